@@ -1,0 +1,182 @@
+"""The default answerer, without an LLM: it selects the sentences of the retrieved passages that
+answer the question, orders them readably and cites each one.
+
+Sentences are scored by their embedding similarity to the question (the same embedder as the
+index) plus the share of the question's (stemmed) terms they contain. Below the calibrated
+evidence threshold the answerer abstains and the closest passages are shown as "possibly
+related".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from regiostrat.embedders import Embedder
+from regiostrat.index.analyzer import analyze
+from regiostrat.sentences import split_sentences
+from regiostrat.types import Citation, Passage
+
+ABSTAIN_TEXT = (
+    "Dazu finde ich in den Dokumenten nichts Belastbares. Die folgenden Stellen könnten "
+    "trotzdem verwandt sein."
+)
+NO_PASSAGES_TEXT = (
+    "Dazu finde ich in den Dokumenten nichts. Es wurden keine passenden Stellen gefunden."
+)
+LEXICAL_WEIGHT = 0.15
+MIN_SENTENCE_CHARS = 25
+MAX_CANDIDATES = 40
+
+
+@dataclass
+class ScoredSentence:
+    passage_index: int
+    start: int
+    end: int
+    text: str
+    semantic: float
+    lexical: float
+
+    @property
+    def score(self) -> float:
+        return self.semantic + LEXICAL_WEIGHT * self.lexical
+
+
+def term_coverage(question_terms: set[str], sentence: str) -> float:
+    if not question_terms:
+        return 0.0
+    return len(question_terms & set(analyze(sentence))) / len(question_terms)
+
+
+def _answer_like(sentence: str) -> bool:
+    """Whole sentences and table rows; not headings, titles or page furniture."""
+    if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > 600:
+        return False
+    if " | " in sentence:
+        return True
+    return sentence[-1] in _SENTENCE_END or len(sentence.split()) >= 10
+
+
+_SENTENCE_END = set('.!?:;)"“”»')
+
+
+def candidate_sentences(
+    passages: Sequence[Passage], question_terms: set[str]
+) -> list[ScoredSentence]:
+    """Sentences of the passages, best lexical matches first, capped for speed."""
+    out: list[ScoredSentence] = []
+    for index, passage in enumerate(passages):
+        text = passage.chunk.text
+        for start, end in split_sentences(text):
+            sentence = text[start:end].strip()
+            if not _answer_like(sentence):
+                continue
+            coverage = term_coverage(question_terms, sentence)
+            if " | " in sentence and coverage < 0.3:
+                continue  # a table row only when it names what was asked
+            out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage))
+    # keep the lexically best and the first sentences of top passages within the budget
+    out.sort(key=lambda s: (-s.lexical, s.passage_index))
+    return out[:MAX_CANDIDATES]
+
+
+def score_sentences(
+    embedder: Embedder, query_embedding: Sequence[float], sentences: list[ScoredSentence]
+) -> None:
+    if not sentences:
+        return
+    vectors = np.asarray(embedder.embed_documents([s.text for s in sentences]), dtype=np.float32)
+    query = np.asarray(query_embedding, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+    sims = vectors @ query / np.where(norms == 0, 1.0, norms)
+    for sentence, sim in zip(sentences, sims, strict=True):
+        sentence.semantic = float(sim)
+
+
+def select_sentences(
+    sentences: list[ScoredSentence], max_sentences: int, margin: float = 0.06
+) -> list[ScoredSentence]:
+    """The best sentences within `margin` of the best one, without near-duplicates."""
+    ranked = sorted(sentences, key=lambda s: s.score, reverse=True)
+    if not ranked:
+        return []
+    best = ranked[0].score
+    chosen: list[ScoredSentence] = []
+    seen_terms: list[set[str]] = []
+    for sentence in ranked:
+        if sentence.score < best - margin or len(chosen) >= max_sentences:
+            break
+        terms = set(analyze(sentence.text))
+        if any(_jaccard(terms, other) > 0.7 for other in seen_terms):
+            continue
+        chosen.append(sentence)
+        seen_terms.append(terms)
+    # readable order: by passage rank, then position in the passage
+    return sorted(chosen, key=lambda s: (s.passage_index, s.start))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def citation_for(n: int, passage: Passage, highlight: str = "") -> Citation:
+    chunk = passage.chunk
+    meta = chunk.meta
+    return Citation(
+        n=n,
+        source=chunk.source,
+        title=chunk.title,
+        project=meta.project,
+        project_name=meta.project_name,
+        doc_type=meta.doc_type,
+        date=meta.date,
+        page=chunk.page_start,
+        quote=chunk.text,
+        highlight=highlight,
+        score=round(passage.score, 6),
+        chunk_id=chunk.id,
+    )
+
+
+@dataclass
+class ExtractiveResult:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    reason: str
+    evidence: float
+
+
+class ExtractiveAnswerer:
+    def __init__(self, embedder: Embedder, threshold: float, max_sentences: int) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.max_sentences = max_sentences
+
+    def answer(
+        self, question: str, query_embedding: Sequence[float], passages: Sequence[Passage]
+    ) -> ExtractiveResult:
+        if not passages:
+            return ExtractiveResult(NO_PASSAGES_TEXT, [], True, "keine Treffer", 0.0)
+        sentences = candidate_sentences(passages, set(analyze(question)))
+        score_sentences(self.embedder, query_embedding, sentences)
+        evidence = max((s.score for s in sentences), default=0.0)
+        if evidence < self.threshold:
+            reason = f"Evidenz {evidence:.2f} unter der Schwelle {self.threshold:.2f}"
+            return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, evidence)
+        chosen = select_sentences(sentences, self.max_sentences)
+        numbers: dict[int, int] = {}
+        highlights: dict[int, list[str]] = {}
+        parts = []
+        for sentence in chosen:
+            n = numbers.setdefault(sentence.passage_index, len(numbers) + 1)
+            highlights.setdefault(sentence.passage_index, []).append(sentence.text)
+            parts.append(f"{sentence.text} [{n}]")
+        citations = [
+            citation_for(n, passages[index], " … ".join(highlights[index]))
+            for index, n in numbers.items()
+        ]
+        return ExtractiveResult(" ".join(parts), citations, False, "", evidence)

@@ -1,0 +1,267 @@
+"""The ingestion run: files → documents → chunks → vectors → index, incrementally and safely.
+
+- A file is identified by its content hash: unchanged files are not even parsed again.
+- Vectors of chunk texts already stored are reused (nothing is embedded twice).
+- A changed file's old chunks are removed only after its new chunks are stored.
+- A run killed half-way leaves the index usable; the next run completes the work.
+- A bad file is reported by name and skipped; nothing already stored is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunking import chunk_document
+from ingest.clean import clean_document
+from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.manifest import Manifest, find_manifest, load_manifest
+from regiostrat.embedders import Embedder
+from regiostrat.errors import IngestError, NotSearchableError
+from regiostrat.index.registry import SourceRecord
+from regiostrat.index.store import IndexStore, chunking_signature
+from regiostrat.settings import Settings
+from regiostrat.types import Chunk, DocumentMeta
+
+MANIFEST_NAMES = {"manifest.yaml", "manifest.yml", "manifest.csv"}
+
+STATUS_LABELS = {
+    "added": "neu",
+    "updated": "aktualisiert",
+    "unchanged": "unverändert",
+    "duplicate": "Duplikat",
+    "failed": "fehlgeschlagen",
+    "skipped": "übersprungen",
+    "not_searchable": "nicht durchsuchbar",
+    "pruned": "entfernt",
+}
+
+
+@dataclass
+class FileResult:
+    source: str
+    status: str
+    chunks: int = 0
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    results: list[FileResult] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def chunks(self) -> int:
+        return sum(r.chunks for r in self.results if r.status in ("added", "updated"))
+
+
+ProgressHook = Callable[[FileResult], None]
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under the given paths, recursively, in a stable order; hidden files skipped."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _meta_hash(meta: DocumentMeta | None) -> str:
+    payload = meta.model_dump_json() if meta else ""
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class Ingestor:
+    """One ingestion run over an open index."""
+
+    def __init__(self, store: IndexStore, settings: Settings, manifest: Manifest | None) -> None:
+        self.store = store
+        self.settings = settings
+        self.manifest = manifest
+        self.report = IngestReport()
+        self._signature = chunking_signature(settings)
+        self._stage = self.report.stage_seconds
+
+    def _timed(self, stage: str, started: float) -> None:
+        self._stage[stage] = self._stage.get(stage, 0.0) + time.perf_counter() - started
+
+    def ingest_file(self, path: Path) -> FileResult:
+        source = path.as_posix()
+        if path.name in MANIFEST_NAMES:
+            return FileResult(source, "skipped", reason="Manifest-Datei")
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            return FileResult(
+                source, "skipped", reason=f"Format {path.suffix or '(ohne)'} wird nicht unterstützt"
+            )
+        try:
+            return self._ingest_supported(path, source)
+        except NotSearchableError as exc:
+            return FileResult(source, "not_searchable", reason=exc.reason)
+        except IngestError as exc:
+            return FileResult(source, "failed", reason=exc.reason)
+        except OSError as exc:
+            return FileResult(source, "failed", reason=f"Datei nicht lesbar: {exc.strerror or exc}")
+
+    def _ingest_supported(self, path: Path, source: str) -> FileResult:
+        registry = self.store.registry
+        key = str(path.resolve())
+        stat = path.stat()
+        file_hash = file_sha256(path)
+        doc_id = hashlib.sha256(f"{file_hash}|{self._signature}".encode()).hexdigest()[:32]
+        manifest_meta = self.manifest.lookup(path) if self.manifest else None
+        meta_hash = _meta_hash(manifest_meta)
+        previous = registry.source(key)
+        existing = registry.document(doc_id)
+        record = SourceRecord(key, source, doc_id, file_hash, stat.st_size, stat.st_mtime)
+
+        if existing and existing.status == "complete" and existing.meta_hash == meta_hash:
+            registry.set_source(record)
+            self._drop_if_orphaned(previous.doc_id if previous else None, doc_id)
+            if previous and previous.doc_id == doc_id:
+                return FileResult(source, "unchanged", existing.n_chunks)
+            others = [s for s in existing.sources if s != source]
+            reason = f"gleicher Inhalt wie {others[0]}" if others else ""
+            return FileResult(source, "duplicate", 0, reason=reason)
+
+        started = time.perf_counter()
+        document = clean_document(load_document(path, self.settings.ingest, source=source))
+        if manifest_meta is not None:
+            meta = manifest_meta.model_copy(update={"title": manifest_meta.title or document.title})
+        else:
+            meta = DocumentMeta(title=document.title)
+        document = document.model_copy(update={"meta": meta, "title": meta.title})
+        chunks = chunk_document(
+            document, doc_id, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap
+        )
+        self._timed("parse_clean_chunk", started)
+        if not chunks:
+            raise IngestError(path, "kein durchsuchbarer Text gefunden")
+
+        registry.begin_document(
+            doc_id,
+            document.title,
+            document.format,
+            meta,
+            meta_hash,
+            len(document.pages),
+            [c.id for c in chunks],
+            document.warnings,
+        )
+        self._embed_and_store(chunks)
+        registry.complete_document(doc_id)
+        registry.set_source(record)
+        self._drop_if_orphaned(previous.doc_id if previous else None, doc_id)
+        status = "updated" if previous else "added"
+        return FileResult(source, status, len(chunks), warnings=list(document.warnings))
+
+    def _embed_and_store(self, chunks: list[Chunk]) -> None:
+        batch_size = self.settings.ingest.batch_chunks
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            began = time.perf_counter()
+            known = self.store.vectors.embeddings_by_content_hash([c.content_hash for c in batch])
+            missing = [c for c in batch if c.content_hash not in known]
+            self._timed("store", began)
+            if missing:
+                began = time.perf_counter()
+                vectors = self.store.embedder.embed_documents([c.text for c in missing])
+                self._timed("embed", began)
+                known.update(zip((c.content_hash for c in missing), vectors, strict=True))
+            self.report.embedded += len(missing)
+            self.report.reused += len(batch) - len(missing)
+            began = time.perf_counter()
+            self.store.store_chunks(batch, [known[c.content_hash] for c in batch])
+            self._timed("store", began)
+
+    def _drop_if_orphaned(self, old_doc_id: str | None, new_doc_id: str) -> None:
+        if (
+            old_doc_id
+            and old_doc_id != new_doc_id
+            and self.store.registry.source_count(old_doc_id) == 0
+        ):
+            self.store.delete_document(old_doc_id)
+
+    def prune(self) -> list[FileResult]:
+        """Forget files that no longer exist; delete documents left without a source."""
+        results = []
+        for record in self.store.registry.all_sources():
+            if Path(record.path).exists():
+                continue
+            self.store.registry.remove_source(record.path)
+            removed = 0
+            if self.store.registry.source_count(record.doc_id) == 0:
+                removed = self.store.delete_document(record.doc_id)
+            results.append(FileResult(record.source, "pruned", removed))
+        return results
+
+    def finish(self) -> None:
+        """Drop leftovers of documents a killed run did not complete and nobody refers to."""
+        for doc_id in self.store.registry.pending_documents():
+            if self.store.registry.source_count(doc_id) == 0:
+                self.store.delete_document(doc_id)
+        self.store.record_build()
+
+
+def resolve_manifest(paths: list[Path], settings: Settings) -> Manifest | None:
+    manifest_path = settings.ingest.manifest or find_manifest(paths)
+    return load_manifest(Path(manifest_path)) if manifest_path else None
+
+
+def ingest_paths(
+    paths: list[Path],
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    on_file: ProgressHook | None = None,
+    files: list[Path] | None = None,
+) -> IngestReport:
+    """Ingest files and folders into the index of `settings`; the report lists every file."""
+    started = time.perf_counter()
+    manifest = resolve_manifest(paths, settings)
+    if rebuild:
+        IndexStore.reset(settings, embedder)
+    store = IndexStore.open(settings, embedder)
+    try:
+        ingestor = Ingestor(store, settings, manifest)
+        for path in files if files is not None else iter_files(paths):
+            result = ingestor.ingest_file(path)
+            ingestor.report.results.append(result)
+            if on_file:
+                on_file(result)
+        if prune:
+            ingestor.report.results.extend(ingestor.prune())
+        ingestor.finish()
+    finally:
+        store.close()
+    ingestor.report.seconds = time.perf_counter() - started
+    return ingestor.report

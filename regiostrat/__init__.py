@@ -1,0 +1,1 @@
+"""RegioStrat-Assistent core: domain types, settings, embedders and the index."""

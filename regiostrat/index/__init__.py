@@ -1,0 +1,1 @@
+"""The index: Chroma for vectors, SQLite for the lexical index and the document registry."""

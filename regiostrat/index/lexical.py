@@ -1,0 +1,215 @@
+"""The lexical (keyword) index: SQLite FTS5 over the German analyzer's terms, ranked with BM25.
+
+It holds the same chunks as Chroma, under the same ids, and is updated by every ingest run. Each
+chunk is one row of `chunks` (its metadata for filtering, and its analysed text as space-separated
+terms); `chunks_fts` is an external-content FTS5 index over those terms, kept in step by triggers,
+so inserting, replacing or deleting a row is all it takes. FTS5 only splits the terms on spaces
+(tokenizer unicode61); all linguistics happen in `regiostrat.index.analyzer`, for chunks and
+queries alike.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from regiostrat.errors import IndexMismatchError
+from regiostrat.index.analyzer import analyze
+from regiostrat.types import Chunk, Filters
+
+SCHEMA_VERSION = 1
+# Queries are cut to this many distinct terms (a pasted document must not become a huge query).
+MAX_QUERY_TERMS = 256
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    project TEXT,
+    doc_type TEXT NOT NULL,
+    date TEXT,
+    themes TEXT NOT NULL,
+    terms TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc_id ON chunks (doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
+    terms, content='chunks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, terms) VALUES (new.rowid, new.terms);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_update AFTER UPDATE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+    INSERT INTO chunks_fts (rowid, terms) VALUES (new.rowid, new.terms);
+END;
+"""
+
+_UPSERT = """
+INSERT INTO chunks (id, doc_id, source, project, doc_type, date, themes, terms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    doc_id = excluded.doc_id, source = excluded.source, project = excluded.project,
+    doc_type = excluded.doc_type, date = excluded.date, themes = excluded.themes,
+    terms = excluded.terms
+"""
+
+
+class LexicalIndex:
+    """A persistent BM25 keyword index of chunks in one SQLite file.
+
+    One connection serves all threads, behind a lock; other processes (an ingest run beside the
+    web app) may read and write the same file, as SQLite's WAL mode allows.
+    """
+
+    def __init__(self, path: Path, split_compounds: bool = True) -> None:
+        self.path = Path(path)
+        self.split_compounds = split_compounds
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._check_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _analyzer_name(self) -> str:
+        return "de-snowball-compounds" if self.split_compounds else "de-snowball"
+
+    def _check_schema(self) -> None:
+        """Create the tables if missing; refuse a file of another schema or analyzer."""
+        expected = {"schema_version": str(SCHEMA_VERSION), "analyzer": self._analyzer_name()}
+        with self._lock:
+            self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", expected.items()
+            )
+            found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        for key, value in expected.items():
+            if found[key] != value:
+                raise IndexMismatchError(
+                    f"Der Stichwortindex {self.path} passt nicht zu dieser Version ({key}: "
+                    f"{found[key]!r} statt {value!r}). Bitte den Index neu aufbauen."
+                )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (taken at once, so concurrent writers wait, not fail later)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def upsert(self, chunks: list[Chunk]) -> None:
+        """Add chunks, replacing those with the same id."""
+        rows = [
+            (
+                chunk.id,
+                chunk.doc_id,
+                chunk.source,
+                chunk.meta.project,
+                chunk.meta.doc_type,
+                chunk.meta.date.isoformat() if chunk.meta.date else None,
+                json.dumps(chunk.meta.themes, ensure_ascii=False),
+                " ".join(analyze(chunk.text, self.split_compounds)),
+            )
+            for chunk in chunks
+        ]
+        with self._transaction() as conn:
+            conn.executemany(_UPSERT, rows)
+
+    def delete_ids(self, ids: list[str]) -> None:
+        """Remove chunks by id (unknown ids are ignored)."""
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in ids])
+
+    def delete_documents(self, doc_ids: list[str]) -> None:
+        """Remove all chunks of the given documents."""
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    def ids(self) -> set[str]:
+        """The ids of all indexed chunks."""
+        with self._lock:
+            return {row[0] for row in self._conn.execute("SELECT id FROM chunks")}
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The best `k` chunks for `query` as (chunk id, BM25 score), best first.
+
+        Any of the query's terms may match. A query of stop words or punctuation only finds
+        nothing. With a date filter, chunks without a date are left out.
+        """
+        terms = list(dict.fromkeys(analyze(query, self.split_compounds)))[:MAX_QUERY_TERMS]
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        where, params = _filter_sql(filters or Filters())
+        sql = (
+            "SELECT c.id, -bm25(chunks_fts) AS score FROM chunks_fts "
+            "JOIN chunks AS c ON c.rowid = chunks_fts.rowid "
+            f"WHERE chunks_fts MATCH ?{where} ORDER BY score DESC, c.id LIMIT ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, [match, *params, k]).fetchall()
+        return [(chunk_id, float(score)) for chunk_id, score in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> LexicalIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _filter_sql(filters: Filters) -> tuple[str, list[str]]:
+    """SQL conditions on `chunks AS c` (each starting with AND) and their parameters."""
+    where: list[str] = []
+    params: list[str] = []
+
+    def any_of(column: str, values: list[str]) -> None:
+        where.append(f"{column} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+
+    if filters.projects:
+        any_of("c.project", filters.projects)
+    if filters.doc_types:
+        any_of("c.doc_type", filters.doc_types)
+    if filters.themes:
+        where.append(
+            "EXISTS (SELECT 1 FROM json_each(c.themes) WHERE value IN "
+            f"({', '.join('?' * len(filters.themes))}))"
+        )
+        params.extend(filters.themes)
+    if filters.date_from:
+        where.append("c.date >= ?")
+        params.append(filters.date_from.isoformat())
+    if filters.date_to:
+        where.append("c.date <= ?")
+        params.append(filters.date_to.isoformat())
+    return "".join(f" AND {w}" for w in where), params

@@ -1,0 +1,137 @@
+"""`IndexStore`: the Chroma collection, the lexical index and the registry, kept consistent.
+
+Writers (ingest) and readers (assistant) both open the index through `IndexStore.open`, which
+checks that the configured embedder produces vectors of the space the index was built with.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from regiostrat.embedders import Embedder
+from regiostrat.errors import IndexMismatchError
+from regiostrat.index.lexical import LexicalIndex
+from regiostrat.index.registry import Registry
+from regiostrat.index.vector_store import VectorStore
+from regiostrat.settings import Settings
+from regiostrat.types import Chunk
+
+INDEX_FORMAT = "1"
+
+
+def chunking_signature(settings: Settings) -> str:
+    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v1"
+
+
+class IndexStore:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        vectors: VectorStore,
+        lexical: LexicalIndex,
+        registry: Registry,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.vectors = vectors
+        self.lexical = lexical
+        self.registry = registry
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder) -> IndexStore:
+        data_dir = Path(settings.paths.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        registry = Registry(data_dir / "registry.sqlite")
+        vectors = VectorStore(settings.chroma, data_dir)
+        store = cls(
+            settings, embedder, vectors, LexicalIndex(data_dir / "lexical.sqlite"), registry
+        )
+        store.check_embedder()
+        return store
+
+    @classmethod
+    def reset(cls, settings: Settings, embedder: Embedder) -> None:
+        """Empty the index completely (for a rebuild with other embedder or chunking)."""
+        data_dir = Path(settings.paths.data_dir)
+        registry = Registry(data_dir / "registry.sqlite")
+        lexical = LexicalIndex(data_dir / "lexical.sqlite")
+        vectors = VectorStore(settings.chroma, data_dir)
+        try:
+            vectors.reset()
+            lexical.delete_ids(sorted(lexical.ids()))
+            for record in registry.documents():
+                registry.delete_document(record.doc_id)
+            registry.clear_info()
+        finally:
+            lexical.close()
+            registry.close()
+
+    @staticmethod
+    def exists(settings: Settings) -> bool:
+        return (Path(settings.paths.data_dir) / "registry.sqlite").is_file()
+
+    def check_embedder(self) -> None:
+        """Fail clearly when the index was built in another vector space."""
+        recorded = self.vectors.metadata.get("embedder_space") or self.registry.info().get(
+            "embedder_space"
+        )
+        if recorded and recorded != self.embedder.space:
+            built_with = self.vectors.metadata.get("embedder_name") or recorded
+            raise IndexMismatchError(
+                f"Der Index in {self.settings.paths.data_dir} wurde mit dem Embedder "
+                f"'{built_with}' (Vektorraum '{recorded}') gebaut, konfiguriert ist aber "
+                f"'{self.embedder.name}' (Vektorraum '{self.embedder.space}'). Die Suche würde "
+                "unsinnige Treffer liefern. Den ursprünglichen Embedder konfigurieren oder den "
+                "Index mit `regiostrat ingest --rebuild …` neu aufbauen."
+            )
+
+    def record_build(self) -> None:
+        """Write which embedder and chunking built the index (on both sides)."""
+        now = str(time.time())
+        values = {
+            "embedder_space": self.embedder.space,
+            "embedder_name": self.embedder.name,
+            "embedder_dim": str(self.embedder.dim),
+            "chunking": chunking_signature(self.settings),
+            "index_format": INDEX_FORMAT,
+            "updated_at": now,
+        }
+        info = self.registry.info()
+        self.registry.set_info({**values, "created_at": info.get("created_at", now)})
+        self.vectors.set_metadata(values)
+
+    def info(self) -> dict[str, str]:
+        return self.registry.info()
+
+    # -- writes that keep the three stores consistent -----------------------------------------
+    def store_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        self.vectors.upsert(chunks, embeddings)
+        self.lexical.upsert(list(chunks))
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove a document's chunks everywhere; returns the number of chunks removed."""
+        ids = self.registry.chunk_ids(doc_id)
+        ids = sorted(set(ids) | set(self.vectors.ids_of_document(doc_id)))
+        self.vectors.delete_ids(ids)
+        self.lexical.delete_ids(ids)
+        self.registry.delete_document(doc_id)
+        return len(ids)
+
+    def consistency_problems(self) -> list[str]:
+        """Differences between registry, Chroma and the lexical index (empty when consistent)."""
+        registry_ids = self.registry.all_chunk_ids()
+        problems = []
+        for name, ids in (("Chroma", self.vectors.all_ids()), ("Lexikindex", self.lexical.ids())):
+            missing, extra = registry_ids - ids, ids - registry_ids
+            if missing:
+                problems.append(f"{len(missing)} Abschnitte fehlen in {name}")
+            if extra:
+                problems.append(f"{len(extra)} verwaiste Abschnitte in {name}")
+        return problems
+
+    def close(self) -> None:
+        self.lexical.close()
+        self.registry.close()

@@ -1,0 +1,235 @@
+"""Chroma as the vector store: embedded (PersistentClient) by default, a server when configured.
+
+Chroma's own default embedding function is never used (it would download a model): vectors are
+always computed by our embedder and passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from regiostrat.errors import ConfigError
+from regiostrat.settings import ChromaSettings
+from regiostrat.types import Chunk, DocumentMeta, Filters
+
+_GET_BATCH = 1000
+
+
+def date_key(value: dt.date | None) -> int:
+    """Dates as YYYYMMDD integers, so Chroma can compare them ($gte/$lte); 0 = unknown."""
+    return value.year * 10000 + value.month * 100 + value.day if value else 0
+
+
+def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
+    meta = chunk.meta
+    out: dict[str, Any] = {
+        "doc_id": chunk.doc_id,
+        "source": chunk.source,
+        "title": chunk.title,
+        "page_start": chunk.page_start,
+        "page_end": chunk.page_end,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "section": chunk.section,
+        "content_hash": chunk.content_hash,
+        "ordinal": chunk.ordinal,
+        "project": meta.project or "",
+        "project_name": meta.project_name or "",
+        "region": meta.region or "",
+        "doc_type": meta.doc_type,
+        "date": date_key(meta.date),
+    }
+    if meta.themes:  # Chroma rejects empty lists
+        out["themes"] = list(meta.themes)
+    return out
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    date_value = int(meta.get("date") or 0)
+    date = (
+        dt.date(date_value // 10000, date_value // 100 % 100, date_value % 100)
+        if date_value
+        else None
+    )
+    return Chunk(
+        id=chunk_id,
+        doc_id=meta["doc_id"],
+        source=meta["source"],
+        title=meta["title"],
+        text=text,
+        page_start=int(meta["page_start"]),
+        page_end=int(meta["page_end"]),
+        char_start=int(meta["char_start"]),
+        char_end=int(meta["char_end"]),
+        section=meta.get("section", ""),
+        content_hash=meta["content_hash"],
+        ordinal=int(meta.get("ordinal", 0)),
+        meta=DocumentMeta(
+            title=meta["title"],
+            project=meta.get("project") or None,
+            project_name=meta.get("project_name") or None,
+            region=meta.get("region") or None,
+            doc_type=meta.get("doc_type") or "unbekannt",
+            date=date,
+            themes=list(meta.get("themes") or []),
+        ),
+    )
+
+
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    """Translate caller filters into a Chroma `where` clause."""
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.projects:
+        clauses.append({"project": {"$in": list(filters.projects)}})
+    if filters.doc_types:
+        clauses.append({"doc_type": {"$in": list(filters.doc_types)}})
+    if filters.themes:
+        themes = [{"themes": {"$contains": t}} for t in filters.themes]
+        clauses.append(themes[0] if len(themes) == 1 else {"$or": themes})
+    if filters.date_from or filters.date_to:  # undated chunks never match a date range
+        clauses.append({"date": {"$gte": date_key(filters.date_from) or 1}})
+    if filters.date_to:
+        clauses.append({"date": {"$lte": date_key(filters.date_to)}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def make_client(settings: ChromaSettings, data_dir: Path) -> Any:
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.host:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.host, port=settings.port, ssl=settings.ssl, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise ConfigError(
+                f"Chroma-Server {settings.host}:{settings.port} ist nicht erreichbar: {exc}"
+            ) from exc
+        return client
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
+
+
+class VectorStore:
+    """One Chroma collection of chunks."""
+
+    def __init__(self, settings: ChromaSettings, data_dir: Path) -> None:
+        self._client = make_client(settings, data_dir)
+        self._name = settings.collection
+        self._collection = self._open_collection()
+
+    def _open_collection(self) -> Any:
+        return self._client.get_or_create_collection(
+            self._name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    def reset(self) -> None:
+        """Delete and recreate the collection (vectors and the recorded embedder)."""
+        self._client.delete_collection(self._name)
+        self._collection = self._open_collection()
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._collection.metadata or {})
+
+    def set_metadata(self, values: dict[str, Any]) -> None:
+        merged = {**self.metadata, **values}
+        self._collection.modify(metadata=merged)
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        if not chunks:
+            return
+        self._collection.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=[list(e) for e in embeddings],
+            documents=[c.text for c in chunks],
+            metadatas=[chunk_metadata(c) for c in chunks],
+        )
+
+    def delete_ids(self, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        for start in range(0, len(ids), _GET_BATCH):
+            self._collection.delete(ids=ids[start : start + _GET_BATCH])
+
+    def ids_of_document(self, doc_id: str) -> list[str]:
+        return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            batch = self._collection.get(include=[], limit=_GET_BATCH, offset=offset)["ids"]
+            ids.update(batch)
+            if len(batch) < _GET_BATCH:
+                return ids
+            offset += _GET_BATCH
+
+    def embeddings_by_content_hash(self, hashes: Sequence[str]) -> dict[str, list[float]]:
+        """Reuse vectors of identical chunk text already stored (no re-embedding)."""
+        found: dict[str, list[float]] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 200):
+            part = unique[start : start + 200]
+            result = self._collection.get(
+                where={"content_hash": {"$in": part}}, include=["embeddings", "metadatas"]
+            )
+            embeddings = result.get("embeddings")
+            if embeddings is None:
+                continue
+            for meta, emb in zip(result["metadatas"], embeddings, strict=True):
+                found.setdefault(meta["content_hash"], [float(x) for x in emb])
+        return found
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        result = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            cid: chunk_from_record(cid, text or "", meta)
+            for cid, text, meta in zip(
+                result["ids"], result["documents"], result["metadatas"], strict=True
+            )
+        }
+
+    def query(
+        self, embedding: Sequence[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity (higher is better)."""
+        count = self.count()
+        if count == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[list(embedding)],
+            n_results=min(k, count),
+            where=chroma_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from_record(cid, text or "", meta), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def embeddings_of(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        if not ids:
+            return {}
+        result = self._collection.get(ids=list(ids), include=["embeddings"])
+        return {
+            cid: [float(x) for x in emb]
+            for cid, emb in zip(result["ids"], result["embeddings"], strict=True)
+        }

@@ -162,12 +162,14 @@ class Assistant:
                     yield text
                 text, citations, abstained = self.llm.finalize(text, resolved, passages)
                 timings["answer"] = time.perf_counter() - t0
+                verification = getattr(self.llm, "last_verification", None)
                 return Answer(
                     question=question,
                     text=text,
                     citations=citations,
                     abstained=abstained,
                     abstain_reason="Sprachmodell fand keine Antwort" if abstained else "",
+                    notice=verification.notice if verification else "",
                     passages=list(passages),
                     answerer="llm",
                 )

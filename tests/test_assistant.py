@@ -199,3 +199,10 @@ def test_ask_without_index_names_the_build_command(
     monkeypatch.setenv("REGIOSTRAT_EMBEDDER__BACKEND", "fake")
     assert main(["ask", "Was ist SREK?"]) == 2
     assert "regiostrat ingest" in capsys.readouterr().err
+
+
+def test_a_new_short_question_is_not_taken_for_a_followup(assistant: Assistant) -> None:
+    history = [Turn(question="Wie wurde die Beteiligung an der Westküste organisiert?")]
+    answer = assistant.ask("Was bedeutet SREK?", history=history)
+    assert answer.resolved_question == "Was bedeutet SREK?"
+    assert any("glossar" in c.source for c in answer.citations)

@@ -34,6 +34,7 @@ FALLBACK_NOTICE = (
     "({reason}); angezeigt wird die Antwort aus den Textstellen."
 )
 MAX_QUESTION_CHARS = 2000
+COMPARE_THRESHOLD_OFFSET = 0.06
 
 
 class LLMAnswerer(Protocol):
@@ -220,13 +221,15 @@ class Assistant:
             per_project[project] = passages
             offset = len(all_passages)
             all_passages.extend(passages)
-            for sentence in candidate_sentences(passages, terms)[:6]:
+            for sentence in candidate_sentences(passages, terms)[:3]:
                 sentence.passage_index += offset
                 candidates.append((project, sentence))
         timings["retrieve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         score_sentences(self.embedder, query_embedding, [s for _, s in candidates])
-        threshold = self.settings.answer.abstain_threshold
+        # a comparison's focus ("Akteursbeteiligung") is shorter than a question, so its
+        # similarities run lower: the per-project threshold is relaxed accordingly
+        threshold = self.settings.answer.abstain_threshold - COMPARE_THRESHOLD_OFFSET
         best: dict[str, ScoredSentence] = {}
         for project, sentence in candidates:
             if sentence.score >= threshold and (

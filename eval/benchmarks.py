@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.gold import EvalInputError, EvalItem
+from eval.gold import EvalInputError, EvalItem, subsample
 from eval.metrics import GoldSource
 from regiostrat.embedders import Embedder
 from regiostrat.settings import Settings
@@ -119,9 +119,7 @@ class Benchmark:
             if split and row_split != split:
                 continue
             items.append(self._item(row, qid, str(row_split), lines))
-            if limit and len(items) >= limit:
-                break
-        return items
+        return subsample(items, limit)
 
     def _item(
         self, row: dict[str, Any], qid: str, split: str, lines: dict[str, list[str]]

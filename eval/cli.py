@@ -18,7 +18,14 @@ from typing import Any
 import click
 
 from eval.benchmarks import BENCHMARK_NAMES, get_benchmark
-from eval.gold import EvalInputError, EvalItem, is_feedback_file, load_feedback, load_gold
+from eval.gold import (
+    EvalInputError,
+    EvalItem,
+    is_feedback_file,
+    load_feedback,
+    load_gold,
+    subsample,
+)
 from eval.report import check_thresholds, compare_runs, load_run, parse_threshold, write_json
 from eval.report import fmt as fmt_value
 from eval.report import write_report as write_html
@@ -184,7 +191,11 @@ def _run_questions(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder; a run started again with the same folder resumes.",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N questions.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="Evaluate only N questions, spread evenly over the set (so all kinds are seen).",
+)
 @click.option("--fresh", is_flag=True, help="Discard results already in --out and start over.")
 @click.option(
     "--fail-under",
@@ -270,9 +281,7 @@ def run_command(
         out.mkdir(parents=True, exist_ok=True)
         return _finish(run, out, fail_under, fail_above)
 
-    items = load_gold(path, split)
-    if limit:
-        items = items[:limit]
+    items = subsample(load_gold(path, split), limit)
     if not items:
         raise EvalInputError(f"{path}: keine Fragen" + (f" im split {split}." if split else "."))
     meta = {"dataset": str(path), "split": split, "settings": settings_json(settings)}

@@ -48,6 +48,14 @@ class EvalItem:
         }
 
 
+def subsample(items: list[EvalItem], limit: int | None) -> list[EvalItem]:
+    """`limit` items spread evenly over the list (deterministic), so that a quick run sees all
+    kinds of questions even when a file is sorted by kind; all items without a limit."""
+    if not limit or limit >= len(items):
+        return list(items)
+    return [items[i * len(items) // limit] for i in range(limit)]
+
+
 def gold_files(path: Path) -> list[Path]:
     """The YAML files of a gold set: the file itself, or all *.yaml/*.yml under a folder."""
     if path.is_dir():

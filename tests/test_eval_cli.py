@@ -147,16 +147,19 @@ def test_resume_skips_done_questions(
     assert main(["eval", str(env), "--out", str(out), "--limit", "2"]) == 0
     assert len(asked) == 2
     with (out / "results.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write('{"id": "g-3", "question": "Welcher Elektro')  # a run killed mid-line
+        handle.write('{"id": "g-2", "question": "Wie viele Mens')  # a run killed mid-line
     capsys.readouterr()
     assert main(["eval", str(env), "--out", str(out)]) == 0
+    # --limit 2 spreads over the set (g-1, g-3); the rest is asked on resume
     assert len(asked) == 4 and asked[2:] == [
-        "Welcher Elektrolyseur ist in Heide geplant?",
+        "Wie viele Menschen haben sich an der Online-Umfrage beteiligt?",
         "Wer ist Präsident von Frankreich?",
     ]
     assert "2 von 4 Fragen sind schon ausgewertet" in capsys.readouterr().err
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["id"] for line in lines] == ["g-1", "g-2", "g-3", "g-4"]
+    assert [json.loads(line)["id"] for line in lines] == ["g-1", "g-3", "g-2", "g-4"]
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert [q["id"] for q in run["per_question"]] == ["g-1", "g-2", "g-3", "g-4"]
     assert main(["eval", str(env), "--out", str(out)]) == 0
     assert len(asked) == 4  # nothing left to ask
     assert main(["eval", str(env), "--out", str(out), "--fresh"]) == 0

@@ -9,7 +9,14 @@ import pytest
 from conftest import REPO, shared_path
 
 from eval.benchmarks import doc_filename, get_benchmark, hash_split
-from eval.gold import EvalInputError, is_feedback_file, load_feedback, load_gold
+from eval.gold import (
+    EvalInputError,
+    EvalItem,
+    is_feedback_file,
+    load_feedback,
+    load_gold,
+    subsample,
+)
 from eval.metrics import GoldSource
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.settings import Settings
@@ -84,6 +91,12 @@ def test_repository_gold_set_loads() -> None:
     items = load_gold(folder)
     assert items and all(i.question for i in items)
     assert all(i.sources for i in items if i.answerable)
+
+
+def test_subsample_spreads_evenly() -> None:
+    items = [EvalItem(id=str(i), question=f"F{i}?") for i in range(10)]
+    assert [i.id for i in subsample(items, 4)] == ["0", "2", "5", "7"]
+    assert subsample(items, None) == items and subsample(items, 20) == items
 
 
 def test_feedback_export(tmp_path: Path) -> None:

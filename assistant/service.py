@@ -35,6 +35,8 @@ FALLBACK_NOTICE = (
 )
 MAX_QUESTION_CHARS = 2000
 COMPARE_THRESHOLD_OFFSET = 0.06
+COMPARE_CANDIDATES = 4  # sentences embedded per project
+COMPARE_SECOND_MARGIN = 0.03  # a second sentence per project when nearly as good
 
 
 class LLMAnswerer(Protocol):
@@ -207,7 +209,8 @@ class Assistant:
         timings: dict[str, float],
     ) -> Answer:
         t0 = time.perf_counter()
-        resolved = comparison_focus(resolved)
+        # each fan-out is filtered by project: the names no longer tell passages apart
+        resolved = comparison_focus(self.catalog.strip_mentions(resolved) or resolved)
         query_embedding = self.embedder.embed_query(resolved)
         terms = set(analyze(resolved))
         per_project: dict[str, list[Passage]] = {}
@@ -221,7 +224,7 @@ class Assistant:
             per_project[project] = passages
             offset = len(all_passages)
             all_passages.extend(passages)
-            for sentence in candidate_sentences(passages, terms)[:3]:
+            for sentence in candidate_sentences(passages, terms)[:COMPARE_CANDIDATES]:
                 sentence.passage_index += offset
                 candidates.append((project, sentence))
         timings["retrieve"] = time.perf_counter() - t0
@@ -230,25 +233,33 @@ class Assistant:
         # a comparison's focus ("Akteursbeteiligung") is shorter than a question, so its
         # similarities run lower: the per-project threshold is relaxed accordingly
         threshold = self.settings.answer.abstain_threshold - COMPARE_THRESHOLD_OFFSET
-        best: dict[str, ScoredSentence] = {}
-        for project, sentence in candidates:
+        chosen: dict[str, list[ScoredSentence]] = {}
+        for project, sentence in sorted(candidates, key=lambda c: c[1].score, reverse=True):
+            picked = chosen.setdefault(project, [])
             if sentence.score >= threshold and (
-                project not in best or sentence.score > best[project].score
+                not picked
+                or (len(picked) < 2 and sentence.score >= picked[0].score - COMPARE_SECOND_MARGIN)
             ):
-                best[project] = sentence
+                picked.append(sentence)
         lines = ["Die Modellvorhaben im Vergleich:"]
         citations: list[Citation] = []
         for project in per_project:
             label = self.catalog.get(project).label if self.catalog.get(project) else project
-            if project in best:
-                sentence = best[project]
-                n = len(citations) + 1
-                citations.append(
-                    citation_for(n, all_passages[sentence.passage_index], sentence.text)
-                )
-                lines.append(f"- **{label}**: {sentence.text} [{n}]")
-            else:
+            picked = sorted(chosen.get(project, []), key=lambda c: (c.passage_index, c.start))
+            if not picked:
                 lines.append(f"- **{label}**: keine Angaben in den Dokumenten von {label}.")
+                continue
+            parts = []
+            for sentence in picked:
+                passage = all_passages[sentence.passage_index]
+                existing = next((c for c in citations if c.chunk_id == passage.chunk.id), None)
+                if existing is None:
+                    existing = citation_for(len(citations) + 1, passage, sentence.text)
+                    citations.append(existing)
+                else:
+                    existing.highlight += f" … {sentence.text}"
+                parts.append(f"{sentence.text} [{existing.n}]")
+            lines.append(f"- **{label}**: " + " ".join(parts))
         timings["answer"] = time.perf_counter() - t0
         abstained = not citations
         return Answer(

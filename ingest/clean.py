@@ -136,4 +136,5 @@ def _margin_lines(page: Page) -> dict[tuple[int, int], str]:
 
 def _line_key(line: str) -> str:
     """A line compared across pages: "Seite 3 von 12" and "Seite 4 von 12" are the same."""
-    return _DIGITS.sub("#", " ".join(line.split())).lower()
+    # a footer can come out glued to a table row as an extra "cell": ignore the separators
+    return _DIGITS.sub("#", " ".join(line.replace("|", " ").split())).lower()

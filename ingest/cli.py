@@ -46,12 +46,12 @@ def print_report(report: IngestReport) -> None:
     ]
     click.echo("\nDokumente")
     for label, value in rows:
-        click.echo(f"  {label:<16}{value:>8}")
+        click.echo(f"  {label:<20}{value:>6}")
     click.echo(
         f"  {'Abschnitte':<16}{report.chunks:>8}  (neu eingebettet: {report.embedded}, "
         f"wiederverwendet: {report.reused})"
     )
-    click.echo(f"  {'Zeit':<16}{report.seconds:>7.1f}s")
+    click.echo(f"  {'Zeit':<20}{report.seconds:>5.1f}s")
 
 
 @click.command("ingest")

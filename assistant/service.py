@@ -60,7 +60,10 @@ class Assistant:
         self.embedder: Embedder = store.embedder
         self.retriever = HybridRetriever(store, settings.retrieval)
         self.extractive = ExtractiveAnswerer(
-            self.embedder, settings.answer.abstain_threshold, settings.answer.max_sentences
+            self.embedder,
+            settings.answer.abstain_threshold,
+            settings.answer.max_sentences,
+            settings.answer.min_passage_similarity,
         )
         self.llm = llm
         self.catalog = ProjectCatalog.from_documents(store.registry.documents())

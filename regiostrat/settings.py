@@ -106,7 +106,13 @@ class AnswerSettings(BaseModel):
     abstain_threshold: float = Field(
         0.88,
         description="Minimum evidence (cosine similarity of the best sentence plus a lexical "
-        "bonus) to answer; calibrated on the gold dev set (benchmarks/calibrate.py).",
+        "bonus) to answer; calibrated on the dev sets (benchmarks/calibrate_abstention.py).",
+    )
+    min_passage_similarity: float | None = Field(
+        None,
+        description="Abstain when no retrieved passage reaches this cosine similarity to the "
+        "question; unset: the value calibrated for the embedder (0.85 for multilingual-e5-small "
+        "on the dev sets, none for other models).",
     )
     compare_max_projects: int = Field(13, ge=1, description="Projects in a comparison answer.")
 

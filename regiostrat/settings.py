@@ -41,7 +41,9 @@ class IngestSettings(BaseModel):
     )
     ocr_language: str = Field("deu", description="tesseract language for OCR.")
     batch_chunks: int = Field(
-        64, ge=1, description="Chunks embedded and stored per batch (bounds memory)."
+        256,
+        ge=1,
+        description="Chunks embedded and stored per batch, across small files (bounds memory).",
     )
     manifest: Path | None = Field(
         None, description="Manifest file; default: manifest.yaml/.csv next to or above the files."

@@ -143,6 +143,7 @@ class _CrashingEmbedder(FakeEmbedder):
 def test_interrupted_run_leaves_usable_index_and_next_run_completes(
     settings: Settings, docs: Path
 ) -> None:
+    settings.ingest.batch_chunks = 1  # store each document before the next one
     with pytest.raises(KeyboardInterrupt):
         ingest_paths([docs], settings, _CrashingEmbedder())
     store = _open(settings)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from assistant.service import Assistant
+from regiostrat.cli import index_option
 from regiostrat.settings import Settings
 from regiostrat.types import Answer, Filters
 
@@ -48,7 +49,7 @@ def format_answer(answer: Answer) -> str:
 
 @click.command("ask")
 @click.argument("question")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path))
+@index_option
 @click.option("--project", "projects", multiple=True, help="Model project id (repeatable).")
 @click.option("--type", "doc_types", multiple=True, help="Document type, e.g. Protokoll.")
 @click.option("--theme", "themes", multiple=True, help="Theme, e.g. Energie.")

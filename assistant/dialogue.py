@@ -50,8 +50,7 @@ def resolve_followup(
     # "Und in der Altmark?", "Wie war das dort?"; a short question of its own ("Was bedeutet
     # SREK?") is no follow-up.
     looks_like_followup = bool(
-        _FOLLOWUP_START.search(question)
-        or (len(content_terms) <= 4 and _ANAPHORA.search(question))
+        _FOLLOWUP_START.search(question) or (len(content_terms) <= 4 and _ANAPHORA.search(question))
     )
     if not looks_like_followup:
         return ResolvedQuestion(question, False, mentioned)

@@ -43,16 +43,17 @@ class ScoredSentence:
     text: str
     semantic: float
     lexical: float
+    terms: frozenset[str]
 
     @property
     def score(self) -> float:
         return self.semantic + LEXICAL_WEIGHT * self.lexical
 
 
-def term_coverage(question_terms: set[str], sentence: str) -> float:
+def term_coverage(question_terms: set[str], sentence_terms: frozenset[str]) -> float:
     if not question_terms:
         return 0.0
-    return len(question_terms & set(analyze(sentence))) / len(question_terms)
+    return len(question_terms & sentence_terms) / len(question_terms)
 
 
 def _answer_like(sentence: str) -> bool:
@@ -78,10 +79,11 @@ def candidate_sentences(
             sentence = text[start:end].strip()
             if not _answer_like(sentence):
                 continue
-            coverage = term_coverage(question_terms, sentence)
+            terms = frozenset(analyze(sentence))
+            coverage = term_coverage(question_terms, terms)
             if " | " in sentence and coverage < 0.3:
                 continue  # a table row only when it names what was asked
-            out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage))
+            out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage, terms))
     # keep the lexically best and the first sentences of top passages within the budget
     out.sort(key=lambda s: (-s.lexical, s.passage_index))
     return out[:MAX_CANDIDATES]
@@ -109,20 +111,17 @@ def select_sentences(
         return []
     best = ranked[0].score
     chosen: list[ScoredSentence] = []
-    seen_terms: list[set[str]] = []
     for sentence in ranked:
         if sentence.score < best - margin or len(chosen) >= max_sentences:
             break
-        terms = set(analyze(sentence.text))
-        if any(_jaccard(terms, other) > 0.7 for other in seen_terms):
+        if any(_jaccard(sentence.terms, other.terms) > 0.7 for other in chosen):
             continue
         chosen.append(sentence)
-        seen_terms.append(terms)
     # readable order: by passage rank, then position in the passage
     return sorted(chosen, key=lambda s: (s.passage_index, s.start))
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 

@@ -81,10 +81,9 @@ class HybridRetriever:
         dense_scores = {chunk.id: score for chunk, score in dense}
         lexical_scores = dict(lexical)
         missing = [cid for cid, _ in lexical if cid not in chunks]
-        if missing:
-            chunks.update(self.store.vectors.get_chunks(missing))
-            for cid, vector in self.store.vectors.embeddings_of(missing).items():
-                dense_scores[cid] = _cosine(embedding, vector)
+        for cid, (chunk, vector) in self.store.vectors.get_chunks_with_vectors(missing).items():
+            chunks[cid] = chunk
+            dense_scores[cid] = _cosine(embedding, vector)
         fused = weighted_rrf(
             [
                 ([c.id for c, _ in dense], self.settings.dense_weight),

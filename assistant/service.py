@@ -125,10 +125,6 @@ class Assistant:
             filters = filters.model_copy(update={"projects": resolved.projects})
             query = self.catalog.strip_mentions(query) or query
         timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        query_embedding = self.embedder.embed_query(query)
-        timings["embed_query"] = time.perf_counter() - t0
-
         compare = (
             []
             if filters.projects
@@ -137,6 +133,9 @@ class Assistant:
         if compare:
             answer = self._compare(question, query, compare, filters, timings)
         else:
+            t0 = time.perf_counter()
+            query_embedding = self.embedder.embed_query(query)
+            timings["embed_query"] = time.perf_counter() - t0
             answer = yield from self._answer(
                 question, query, filters, history or [], query_embedding, timings
             )
@@ -215,6 +214,8 @@ class Assistant:
         # each fan-out is filtered by project: the names no longer tell passages apart
         resolved = comparison_focus(self.catalog.strip_mentions(resolved) or resolved)
         query_embedding = self.embedder.embed_query(resolved)
+        timings["embed_query"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         terms = set(analyze(resolved))
         per_project: dict[str, list[Passage]] = {}
         candidates: list[tuple[str, ScoredSentence]] = []

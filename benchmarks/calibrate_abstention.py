@@ -1,77 +1,56 @@
 """Calibrate the extractive answerer's abstention on the dev splits.
 
-Answers every question of the gold dev set (index: `paths.data_dir`) and of OMoS-QA dev (the
-index `regiostrat eval omos-qa` caches) without abstaining, records the evidence (best sentence
-score) and the closest passage's cosine similarity, and sweeps both thresholds: abstention
-precision/recall on unanswerable questions and the share of answerable questions still answered.
+Answers every question of the gold dev set (index: `paths.data_dir`) and of OMoS-QA dev (its
+benchmark index, as `regiostrat eval omos-qa` builds it) without abstaining, records the
+evidence (best sentence score) and the closest passage's cosine similarity, and sweeps both
+thresholds: abstention precision/recall on unanswerable questions and the share of answerable
+questions still answered.
 
-    python benchmarks/calibrate_abstention.py \\
-        [--omos-index data/benchmarks/omos-qa/index-multilingual-e5-small]
+    python benchmarks/calibrate_abstention.py [--no-omos]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import yaml
-
 from assistant.service import Assistant
+from eval.benchmarks import get_benchmark
+from eval.gold import EvalItem, load_gold
+from regiostrat.embedders import create_embedder
 from regiostrat.settings import Settings
-from regiostrat.types import Turn
-
-OMOS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "omos-qa" / "queries.jsonl"
 
 
-def features(assistant: Assistant, question: str, history: list[Turn]) -> dict | None:
-    answer = assistant.ask(question, history=history)
-    if answer.answerer != "extractive" or not answer.passages:
-        return None  # comparisons and empty results have no single evidence value
-    return {
-        "evidence": answer.extra.get("evidence", 0.0),
-        "closest": max(p.dense_score or 0.0 for p in answer.passages),
-    }
-
-
-def collect(settings: Settings, items: list[tuple[str, list[Turn], bool]]) -> list[dict]:
+def collect(settings: Settings, items: list[EvalItem]) -> list[dict]:
     assistant = Assistant.open(settings)
     assistant.extractive.threshold = -1.0  # never abstain: we want the raw signals
     assistant.extractive.min_passage_similarity = 0.0
     rows = []
-    for question, history, unanswerable in items:
-        f = features(assistant, question, history)
-        if f:
-            rows.append({**f, "unanswerable": unanswerable})
+    for item in items:
+        answer = assistant.ask(item.question, history=item.history)
+        if answer.answerer != "extractive" or not answer.passages:
+            continue  # comparisons and empty results have no single evidence value
+        rows.append(
+            {
+                "evidence": answer.extra.get("evidence", 0.0),
+                "closest": max(p.dense_score or 0.0 for p in answer.passages),
+                "unanswerable": not item.answerable,
+            }
+        )
     assistant.close()
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument(
-        "--omos-index", default="data/benchmarks/omos-qa/index-multilingual-e5-small"
-    )
+    parser.add_argument("--no-omos", action="store_true")
     args = parser.parse_args()
-    gold = yaml.safe_load(Path("eval/questions/dev.yaml").read_text(encoding="utf-8"))
-    rows = collect(
-        Settings(),
-        [
-            (
-                q["question"],
-                [Turn(**t) for t in q.get("history") or []],
-                q["kind"] == "unanswerable",
-            )
-            for q in gold
-        ],
-    )
-    if Path(args.omos_index).is_dir() and OMOS.is_file():
-        omos = Settings().with_data_dir(args.omos_index)
-        omos.chroma.collection = "regiostrat-omos-qa"  # as eval/benchmarks.py names it
-        queries = [json.loads(line) for line in OMOS.read_text(encoding="utf-8").splitlines()]
-        rows += collect(
-            omos, [(q["question"], [], not q["answerable"]) for q in queries if q["split"] == "dev"]
-        )
+    settings = Settings()
+    rows = collect(settings, load_gold(Path("eval/questions"), "dev"))
+    if not args.no_omos:
+        omos = get_benchmark("omos-qa")
+        omos_settings, _ = omos.ensure_index(settings, create_embedder(settings.embedder))
+        rows += collect(omos_settings, omos.items("dev"))
     unanswerable = sum(r["unanswerable"] for r in rows)
     answerable = len(rows) - unanswerable
     print(f"{len(rows)} questions ({unanswerable} unanswerable)")

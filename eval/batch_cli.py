@@ -18,6 +18,7 @@ from eval.batch import (
     summarize,
     write_batch_report,
 )
+from regiostrat.cli import index_option
 
 
 @click.command("batch")
@@ -29,12 +30,7 @@ from eval.batch import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Report file: .html, .md, .docx, .xlsx or .jsonl (format by extension).",
 )
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Index directory (default: paths.data_dir, ./data).",
-)
+@index_option
 def batch_command(questions: Path, out: Path, index_dir: Path | None) -> int:
     """Answer every question of QUESTIONS (.txt, .csv, .xlsx, .jsonl) into a report.
 

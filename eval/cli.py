@@ -30,6 +30,7 @@ from eval.report import check_thresholds, compare_runs, load_run, parse_threshol
 from eval.report import fmt as fmt_value
 from eval.report import write_report as write_html
 from eval.runner import RunDir, feedback_run, finish_run, pending_items, run_items, settings_json
+from regiostrat.cli import index_option
 from regiostrat.settings import Settings
 
 SUMMARY_KEYS = [
@@ -179,12 +180,7 @@ def _run_questions(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML settings file for this run (instead of regiostrat.toml).",
 )
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Index directory for gold questions (default: paths.data_dir).",
-)
+@index_option
 @click.option(
     "--out",
     "out_dir",

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.verify import lexical_support, strip_citations
 from regiostrat.index.analyzer import analyze
 from regiostrat.sentences import split_sentences
 
@@ -147,12 +148,8 @@ _LEADING_MARKERS = re.compile(r"^\s*(?:\[\d+\]\s*)+")
 _MARKUP = re.compile(r"\*\*|__|^\s*(?:[-*•]|\d{1,3}[.)])\s+", re.MULTILINE)
 
 
-_MARKER_WITH_SPACE = re.compile(r"\s*\[\d+\]")
-
-
-def strip_markers(text: str) -> str:
-    """The text without citation markers ("Prozent [2]." -> "Prozent.")."""
-    return _SPACE.sub(" ", _MARKER_WITH_SPACE.sub("", text)).strip()
+# The text without citation markers ("Prozent [2]." -> "Prozent."), as the verifier strips them.
+strip_markers = strip_citations
 
 
 def fact_coverage(answer: str, facts: Sequence[Sequence[str]]) -> float | None:
@@ -269,10 +266,10 @@ def supports(sentence: str, quote: str, threshold: float = SUPPORT_THRESHOLD) ->
         return False
     if normalize_text(strip_markers(sentence)) in normalize_text(quote):
         return True
-    terms = set(analyze(strip_markers(sentence)))
-    if not terms:
+    claim = strip_markers(sentence)
+    if not analyze(claim):
         return False
-    return len(terms & set(analyze(quote))) >= threshold * len(terms)
+    return lexical_support(claim, set(analyze(quote))) >= threshold
 
 
 def _quotes(citations: Mapping[int, str] | Sequence[Mapping[str, Any]]) -> dict[int, str]:

@@ -10,18 +10,11 @@ from pathlib import Path
 import click
 
 from ingest.pipeline import STATUS_LABELS, FileResult, IngestReport, ingest_paths, iter_files
+from regiostrat.cli import index_option
 from regiostrat.embedders import create_embedder
 from regiostrat.errors import IndexMissingError
 from regiostrat.index.store import IndexStore
 from regiostrat.settings import Settings
-
-index_option = click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index directory (default: paths.data_dir, ./data).",
-)
 
 
 def print_report(report: IngestReport) -> None:

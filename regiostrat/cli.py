@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
 from regiostrat.errors import RegioStratError, user_message
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Index directory (default: paths.data_dir, ./data).",
+)
+"""The `--index DIR` option every command that opens an index takes."""
 
 
 class _Group(click.Group):

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import click
 
+from regiostrat.cli import index_option
 from regiostrat.settings import Settings
 
 
 @click.command("chat")
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index directory (default: paths.data_dir, ./data).",
-)
+@index_option
 @click.option("--host", default=None, help="Address to listen on (default: ui.host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: ui.port, 7860).")
 @click.option(

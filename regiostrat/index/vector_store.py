@@ -211,13 +211,22 @@ class VectorStore:
         return found
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        return {cid: chunk for cid, (chunk, _) in self._get(ids, with_vectors=False).items()}
+
+    def get_chunks_with_vectors(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Chunks and their stored vectors in one read (for hits found only lexically)."""
+        return self._get(ids, with_vectors=True)
+
+    def _get(self, ids: Sequence[str], with_vectors: bool) -> dict[str, tuple[Chunk, Any]]:
         if not ids:
             return {}
-        result = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        result = self._collection.get(ids=list(ids), include=include)
+        vectors = result["embeddings"] if with_vectors else [None] * len(result["ids"])
         return {
-            cid: chunk_from_record(cid, text or "", meta)
-            for cid, text, meta in zip(
-                result["ids"], result["documents"], result["metadatas"], strict=True
+            cid: (chunk_from_record(cid, text or "", meta), None if v is None else list(v))
+            for cid, text, meta, v in zip(
+                result["ids"], result["documents"], result["metadatas"], vectors, strict=True
             )
         }
 
@@ -259,12 +268,3 @@ class VectorStore:
                 strict=True,
             )
         ]
-
-    def embeddings_of(self, ids: Sequence[str]) -> dict[str, list[float]]:
-        if not ids:
-            return {}
-        result = self._collection.get(ids=list(ids), include=["embeddings"])
-        return {
-            cid: [float(x) for x in emb]
-            for cid, emb in zip(result["ids"], result["embeddings"], strict=True)
-        }

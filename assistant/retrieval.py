@@ -68,9 +68,7 @@ class HybridRetriever:
             else self.store.embedder.embed_query(question)
         )
         dense = (
-            self.store.vectors.query(embedding, n, filters)
-            if self.settings.dense_weight > 0
-            else []
+            self.store.dense_search(embedding, n, filters) if self.settings.dense_weight > 0 else []
         )
         lexical = (
             self.store.lexical.search(question, n, filters)

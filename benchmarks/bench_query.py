@@ -343,7 +343,7 @@ def worker(
             for q in questions:
                 vec = fake_vectors[q]
                 _, t_dense = timed(
-                    lambda q=q, vec=vec, flt=flt: store.vectors.query(
+                    lambda q=q, vec=vec, flt=flt: store.dense_search(
                         vec, settings.retrieval.candidates, flt
                     )
                 )

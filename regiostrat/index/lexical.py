@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ from regiostrat.types import Chunk, Filters
 SCHEMA_VERSION = 1
 # Queries are cut to this many distinct terms (a pasted document must not become a huge query).
 MAX_QUERY_TERMS = 256
+# Filters whose matching chunk ids are kept in memory (until the index changes).
+ID_CACHE_SIZE = 64
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,6 +42,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc_id ON chunks (doc_id);
+CREATE INDEX IF NOT EXISTS chunks_project ON chunks (project, id);
+CREATE INDEX IF NOT EXISTS chunks_doc_type ON chunks (doc_type, id);
+CREATE INDEX IF NOT EXISTS chunks_date ON chunks (date, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     terms, content='chunks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0'
 );
@@ -76,6 +82,8 @@ class LexicalIndex:
         self.split_compounds = split_compounds
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._id_cache: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
+        self._writes = 0  # own commits; `PRAGMA data_version` counts other connections' commits
         self._conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -118,6 +126,7 @@ class LexicalIndex:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._writes += 1
 
     def upsert(self, chunks: list[Chunk]) -> None:
         """Add chunks, replacing those with the same id."""
@@ -155,6 +164,31 @@ class LexicalIndex:
     def count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def matching_ids(self, filters: Filters) -> list[str]:
+        """The ids of all chunks that pass `filters`, in a stable order.
+
+        Remembered per filter until this index changes (in this process or another one), so
+        the dense search of the next question with the same filter does not ask SQLite again.
+        """
+        key = filters.model_dump_json()
+        with self._lock:
+            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+            cached = self._id_cache.get(key)
+            if cached is not None and cached[0] == version:
+                self._id_cache.move_to_end(key)
+                return cached[1]
+            where, params = _filter_sql(filters)
+            ids = [
+                row[0]
+                for row in self._conn.execute(
+                    f"SELECT c.id FROM chunks AS c WHERE 1{where} ORDER BY c.id", params
+                )
+            ]
+            self._id_cache[key] = (version, ids)
+            while len(self._id_cache) > ID_CACHE_SIZE:
+                self._id_cache.popitem(last=False)
+            return ids
 
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         """The best `k` chunks for `query` as (chunk id, BM25 score), best first.

@@ -79,6 +79,9 @@ class Registry:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL sync cannot corrupt the file; a power cut may lose the last
+        # transactions, which the pending-document recovery of the next ingest run handles.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
 

@@ -14,11 +14,15 @@ from regiostrat.embedders import Embedder
 from regiostrat.errors import IndexMismatchError
 from regiostrat.index.lexical import LexicalIndex
 from regiostrat.index.registry import Registry
-from regiostrat.index.vector_store import VectorStore
+from regiostrat.index.vector_store import VectorStore, chroma_where
 from regiostrat.settings import Settings
-from regiostrat.types import Chunk
+from regiostrat.types import Chunk, Filters
 
 INDEX_FORMAT = "1"
+# Up to this many matching chunks, a filtered dense search is restricted to their ids (known
+# from the lexical index); broader filters filter a wider unfiltered search instead
+# (benchmarks/results/query-*.md: at 100k chunks ~20 ms for 4-20k ids, ~40 ms for 50k).
+MAX_RESTRICTED_IDS = 20_000
 
 
 def chunking_signature(settings: Settings) -> str:
@@ -107,6 +111,17 @@ class IndexStore:
 
     def info(self) -> dict[str, str]:
         return self.registry.info()
+
+    # -- reads ---------------------------------------------------------------------------------
+    def dense_search(
+        self, embedding: Sequence[float], k: int, filters: Filters | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks that pass `filters`, with cosine similarity."""
+        if filters is None or chroma_where(filters) is None:
+            return self.vectors.query(embedding, k)
+        ids = self.lexical.matching_ids(filters)
+        within = ids if len(ids) <= MAX_RESTRICTED_IDS else None
+        return self.vectors.query(embedding, k, filters, within=within)
 
     # -- writes that keep the three stores consistent -----------------------------------------
     def store_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:

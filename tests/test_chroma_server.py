@@ -19,7 +19,9 @@ from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.errors import ConfigError
 from regiostrat.index.store import IndexStore
+from regiostrat.index.vector_store import chroma_where
 from regiostrat.settings import ChromaSettings, Settings
+from regiostrat.types import Filters
 
 ENERGY = """# Energiewende an der Küste
 
@@ -220,3 +222,24 @@ def test_unreachable_server_from_environment(
     (docs / "energie.md").write_text(ENERGY, encoding="utf-8")
     with pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
         ingest_paths([docs], env_settings, FakeEmbedder())
+
+
+@pytest.mark.chroma_server
+def test_filtered_search_through_server(server_settings: Settings, docs: Path) -> None:
+    (docs / "manifest.yaml").write_text(
+        "documents:\n"
+        "  - file: energie.md\n    project: nord\n    doc_type: Bericht\n"
+        "  - file: mobilitaet.md\n    project: sued\n    doc_type: Protokoll\n",
+        encoding="utf-8",
+    )
+    ingest_paths([docs], server_settings, FakeEmbedder())
+    store = _open(server_settings)
+    try:
+        query = store.embedder.embed_query("Wie groß ist der Elektrolyseur?")
+        filters = Filters(projects=["sued"])
+        found = store.dense_search(query, 3, filters)
+        assert found and {Path(c.source).name for c, _ in found} == {"mobilitaet.md"}
+        exact = store.vectors._query(query, 3, chroma_where(filters))
+        assert [c.id for c, _ in found] == [c.id for c, _ in exact]
+    finally:
+        store.close()

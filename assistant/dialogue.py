@@ -25,7 +25,7 @@ _COMPARE_SUBJECT = re.compile(
 )
 _COMPARE_CUE = re.compile(
     r"\b(vergleich\w*|unterschied\w*|unterscheiden|jeweils|welche[nmrs]?|wie\s+gehen|"
-    r"wie\s+machen|alle[nm]?|einzelnen|gemeinsam\w*|ähnlich\w*|anders|verschieden\w*)\b",
+    r"wie\s+machen|alle[nm]?|beide[nmrs]?|einzelnen|gemeinsam\w*|ähnlich\w*|anders|verschieden\w*)\b",
     re.I,
 )
 
@@ -62,10 +62,56 @@ def resolve_followup(
     return ResolvedQuestion(f"{previous} {question}".strip(), True, mentioned)
 
 
-def comparison_focus(question: str) -> str:
-    """The topic of a comparison question without the words that ask for a comparison
-    ("Wie gehen die Modellvorhaben bei der Akteursbeteiligung vor?" → "Akteursbeteiligung")."""
-    focus = _COMPARE_SUBJECT.sub(" ", _COMPARE_CUE.sub(" ", question))
+# Question words kept in a comparison's focus: they say what kind of answer is wanted.
+_QUESTION_WORDS = {"wie", "wann", "wer", "wo", "wieviel", "viel", "viele", "lange", "hoch", "seit"}
+# ... and those that don't ("Worin unterscheiden sich …?")
+_OTHER_QUESTION_WORDS = {"worin", "wodurch", "inwiefern", "inwieweit", "weshalb", "warum", "wieso"}
+_ANSWER_KINDS = [
+    (
+        "money",
+        re.compile(
+            r"\b(wie\s+viel\s+geld|geld|euro|förder(geld|summe|mittel|betrag)\w*|kosten|"
+            r"budget\w*|ausgegeben|verausgabt|mittelabfluss)\b",
+            re.I,
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"\b(wie\s+lange|länger|kürzer|dauer\w*|wie\s+viel\s+zeit|zeit\s+gebraucht)\b", re.I
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"\b(wann|früher|später|gestartet|begonnen|angefangen|start\w*|beginn\w*)\b", re.I
+        ),
+    ),
+    ("count", re.compile(r"\b(wie\s+vielen?|größer|kleiner|anzahl|mitglieder\w*)\b", re.I)),
+]
+
+
+def answer_kind(question: str) -> str | None:
+    """What a question asks for when it is a quantity: "money", "duration", "date", "count"."""
+    for kind, pattern in _ANSWER_KINDS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def comparison_focus(question: str, keep_subject: bool = False) -> str:
+    """The topic of a comparison question: its content words and question words, without the
+    words that ask for a comparison ("Wie gehen die Modellvorhaben bei der Akteursbeteiligung
+    vor?" → "Akteursbeteiligung", "Wer hat länger gebraucht, …?" → "Wer länger gebraucht")."""
+    rest = _COMPARE_CUE.sub(" ", question)
+    if not keep_subject:
+        rest = _COMPARE_SUBJECT.sub(" ", rest)
+    words = []
+    for word in rest.split():
+        key = word.lower().strip("?.,;:!")
+        if key in _QUESTION_WORDS or (analyze(word) and key not in _OTHER_QUESTION_WORDS):
+            words.append(word)
+    focus = " ".join(words).strip(" ,;:–-")
     return focus if analyze(focus) else question
 
 

@@ -44,10 +44,12 @@ class ScoredSentence:
     semantic: float
     lexical: float
     terms: frozenset[str]
+    bonus: float = 0.0  # e.g. for naming what the question asks for (an amount, a date)
+    lexical_weight: float = LEXICAL_WEIGHT
 
     @property
     def score(self) -> float:
-        return self.semantic + LEXICAL_WEIGHT * self.lexical
+        return self.semantic + self.lexical_weight * self.lexical + self.bonus
 
 
 def term_coverage(question_terms: set[str], sentence_terms: frozenset[str]) -> float:
@@ -56,7 +58,7 @@ def term_coverage(question_terms: set[str], sentence_terms: frozenset[str]) -> f
     return len(question_terms & sentence_terms) / len(question_terms)
 
 
-def _answer_like(sentence: str) -> bool:
+def answer_like(sentence: str) -> bool:
     """Whole sentences and table rows; not headings, titles or page furniture."""
     if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > 600:
         return False
@@ -77,7 +79,7 @@ def candidate_sentences(
         text = passage.chunk.text
         for start, end in split_sentences(text):
             sentence = text[start:end].strip()
-            if not _answer_like(sentence):
+            if not answer_like(sentence):
                 continue
             terms = frozenset(analyze(sentence))
             coverage = term_coverage(question_terms, terms)
@@ -90,11 +92,17 @@ def candidate_sentences(
 
 
 def score_sentences(
-    embedder: Embedder, query_embedding: Sequence[float], sentences: list[ScoredSentence]
+    embedder: Embedder,
+    query_embedding: Sequence[float],
+    sentences: list[ScoredSentence],
+    texts: Sequence[str] | None = None,
 ) -> None:
+    """Sets each sentence's `semantic` similarity; `texts` are embedded in place of the
+    sentences' own text when given (a sentence with its context)."""
     if not sentences:
         return
-    vectors = np.asarray(embedder.embed_documents([s.text for s in sentences]), dtype=np.float32)
+    texts = list(texts) if texts is not None else [s.text for s in sentences]
+    vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
     query = np.asarray(query_embedding, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
     sims = vectors @ query / np.where(norms == 0, 1.0, norms)

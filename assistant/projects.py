@@ -123,7 +123,11 @@ class ProjectCatalog:
 
     def mentioned_in(self, text: str) -> list[str]:
         """Ids of projects whose distinctive name or region words occur in the text."""
-        words = {_ascii(w.lower()) for w in _WORD.findall(text)}
+        words = set()
+        for word in _WORD.findall(text):
+            word = _ascii(word.lower())
+            # "Westküsten-Vorhaben" names the Westküste by one of its parts
+            words.update([word, *word.split("-")])
         hits = []
         for project in self.projects:
             if any(_names(word, _ascii(alias)) for alias in project.aliases for word in words):
@@ -139,7 +143,13 @@ class ProjectCatalog:
             key = _ascii(word.lower().strip("?.,;:!„“\"'()"))
             return any(_names(key, alias) for alias in aliases)
 
-        return " ".join(w for w in text.split() if not names_project(w))
+        def without_names(word: str) -> str:
+            if names_project(word):
+                return ""
+            # "Westküsten-Vorhaben" → "Vorhaben"
+            return "-".join(part for part in word.split("-") if not names_project(part))
+
+        return " ".join(kept for kept in map(without_names, text.split()) if kept)
 
 
 def _ascii(word: str) -> str:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Protocol
 
-from assistant.dialogue import comparison_focus, comparison_projects, resolve_followup
-from assistant.extractive import (
-    ExtractiveAnswerer,
-    ExtractiveResult,
-    ScoredSentence,
-    candidate_sentences,
-    citation_for,
-    score_sentences,
-)
+from assistant.compare import ComparisonAnswerer
+from assistant.dialogue import comparison_projects, resolve_followup
+from assistant.extractive import ExtractiveAnswerer, ExtractiveResult
 from assistant.projects import ProjectCatalog
 from assistant.retrieval import HybridRetriever
 from regiostrat.embedders import Embedder, create_embedder
@@ -34,9 +28,6 @@ FALLBACK_NOTICE = (
     "({reason}); angezeigt wird die Antwort aus den Textstellen."
 )
 MAX_QUESTION_CHARS = 2000
-COMPARE_THRESHOLD_OFFSET = 0.06
-COMPARE_CANDIDATES = 4  # sentences embedded per project
-COMPARE_SECOND_MARGIN = 0.03  # a second sentence per project when nearly as good
 
 
 class LLMAnswerer(Protocol):
@@ -67,6 +58,9 @@ class Assistant:
         )
         self.llm = llm
         self.catalog = ProjectCatalog.from_documents(store.registry.documents())
+        self.comparer = ComparisonAnswerer(
+            store, self.embedder, self.retriever, self.catalog, settings.answer
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedder: Embedder | None = None) -> Assistant:
@@ -131,7 +125,7 @@ class Assistant:
             else comparison_projects(resolved.text, resolved.projects, self.catalog)
         )
         if compare:
-            answer = self._compare(question, query, compare, filters, timings)
+            answer = self.comparer.answer(question, query, compare, filters, timings)
         else:
             t0 = time.perf_counter()
             query_embedding = self.embedder.embed_query(query)
@@ -153,7 +147,7 @@ class Assistant:
         history: list[Turn],
         query_embedding: list[float],
         timings: dict[str, float],
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, Answer]:
         t0 = time.perf_counter()
         passages = self.retriever.retrieve(resolved, filters, query_embedding=query_embedding)
         timings["retrieve"] = time.perf_counter() - t0
@@ -199,80 +193,4 @@ class Assistant:
             passages=passages,
             answerer="extractive",
             extra={"evidence": round(result.evidence, 4)},
-        )
-
-    # -- cross-project comparison ------------------------------------------------------------
-    def _compare(
-        self,
-        question: str,
-        resolved: str,
-        projects: list[str],
-        filters: Filters,
-        timings: dict[str, float],
-    ) -> Answer:
-        t0 = time.perf_counter()
-        # each fan-out is filtered by project: the names no longer tell passages apart
-        resolved = comparison_focus(self.catalog.strip_mentions(resolved) or resolved)
-        query_embedding = self.embedder.embed_query(resolved)
-        timings["embed_query"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        terms = set(analyze(resolved))
-        per_project: dict[str, list[Passage]] = {}
-        candidates: list[tuple[str, ScoredSentence]] = []
-        all_passages: list[Passage] = []
-        for project in projects[: self.settings.answer.compare_max_projects]:
-            scoped = filters.model_copy(update={"projects": [project]})
-            passages = self.retriever.retrieve(
-                resolved, scoped, k=3, query_embedding=query_embedding
-            )
-            per_project[project] = passages
-            offset = len(all_passages)
-            all_passages.extend(passages)
-            for sentence in candidate_sentences(passages, terms)[:COMPARE_CANDIDATES]:
-                sentence.passage_index += offset
-                candidates.append((project, sentence))
-        timings["retrieve"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        score_sentences(self.embedder, query_embedding, [s for _, s in candidates])
-        # a comparison's focus ("Akteursbeteiligung") is shorter than a question, so its
-        # similarities run lower: the per-project threshold is relaxed accordingly
-        threshold = self.settings.answer.abstain_threshold - COMPARE_THRESHOLD_OFFSET
-        chosen: dict[str, list[ScoredSentence]] = {}
-        for project, sentence in sorted(candidates, key=lambda c: c[1].score, reverse=True):
-            picked = chosen.setdefault(project, [])
-            if sentence.score >= threshold and (
-                not picked
-                or (len(picked) < 2 and sentence.score >= picked[0].score - COMPARE_SECOND_MARGIN)
-            ):
-                picked.append(sentence)
-        lines = ["Die Modellvorhaben im Vergleich:"]
-        citations: list[Citation] = []
-        for project in per_project:
-            label = self.catalog.get(project).label if self.catalog.get(project) else project
-            picked = sorted(chosen.get(project, []), key=lambda c: (c.passage_index, c.start))
-            if not picked:
-                lines.append(f"- **{label}**: keine Angaben in den Dokumenten von {label}.")
-                continue
-            parts = []
-            for sentence in picked:
-                passage = all_passages[sentence.passage_index]
-                existing = next((c for c in citations if c.chunk_id == passage.chunk.id), None)
-                if existing is None:
-                    existing = citation_for(len(citations) + 1, passage, sentence.text)
-                    citations.append(existing)
-                else:
-                    existing.highlight += f" … {sentence.text}"
-                parts.append(f"{sentence.text} [{existing.n}]")
-            lines.append(f"- **{label}**: " + " ".join(parts))
-        timings["answer"] = time.perf_counter() - t0
-        abstained = not citations
-        return Answer(
-            question=question,
-            text="\n".join(lines),
-            citations=citations,
-            abstained=abstained,
-            abstain_reason="kein Modellvorhaben mit belastbarer Evidenz" if abstained else "",
-            passages=all_passages,
-            answerer="extractive-compare",
-            extra={"compared_projects": list(per_project)},
         )

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.compare import NO_INFORMATION
 from assistant.verify import lexical_support, strip_citations
 from regiostrat.index.analyzer import analyze
 from regiostrat.sentences import split_sentences
@@ -222,6 +223,9 @@ def sentence_f1(
 
 
 # -- citations ---------------------------------------------------------------------------------
+_NO_INFORMATION = NO_INFORMATION.split("{")[0]
+
+
 @dataclass
 class Claim:
     """A sentence of an answer and the citation numbers attached to it."""
@@ -234,7 +238,8 @@ def answer_claims(answer: str) -> list[Claim]:
     """The sentences of an answer with their citation markers.
 
     Markers directly after a sentence's end ("... Ende. [2]") belong to that sentence. Headings
-    (lines ending with ':') and Markdown markup are not claims.
+    (lines ending with ':'), Markdown markup and a comparison's statement that a project's
+    documents say nothing ("keine Angaben in den Dokumenten von …") are not claims.
     """
     claims: list[Claim] = []
     for line in answer.splitlines():
@@ -251,7 +256,7 @@ def answer_claims(answer: str) -> list[Claim]:
             text = strip_markers(piece)
             if not text or not analyze(text):
                 continue
-            if text.endswith(":") and not markers:
+            if not markers and (text.endswith(":") or _NO_INFORMATION in text):
                 continue
             claims.append(Claim(text, markers))
     for claim in claims:

@@ -206,3 +206,11 @@ def test_a_new_short_question_is_not_taken_for_a_followup(assistant: Assistant) 
     answer = assistant.ask("Was bedeutet SREK?", history=history)
     assert answer.resolved_question == "Was bedeutet SREK?"
     assert any("glossar" in c.source for c in answer.citations)
+
+
+def test_project_named_inside_a_compound_scopes_the_answer(assistant: Assistant) -> None:
+    """ "Westküsten-Vorhaben" names the Westküste: only its documents are searched."""
+    answer = assistant.ask("Wo fanden die Themenwerkstätten des Westküsten-Vorhabens statt?")
+    assert answer.passages
+    assert {p.chunk.meta.project for p in answer.passages} == {"mv01-westkueste"}
+    assert "Heide und Husum" in answer.text

@@ -124,6 +124,17 @@ def test_answer_claims_attach_trailing_markers() -> None:
     assert [c.markers for c in listed] == [[1], [2, 3]]
 
 
+def test_comparison_line_without_information_is_no_ungrounded_claim() -> None:
+    answer = (
+        "Die Modellvorhaben im Vergleich:\n- **Altmark**: Der Rufbus verbindet 22 Ortschaften. [1]"
+        "\n- **Eifel**: keine Angaben in den Dokumenten von Eifel."
+    )
+    assert [c.text for c in answer_claims(answer)] == [
+        "Altmark: Der Rufbus verbindet 22 Ortschaften."
+    ]
+    assert citation_scores(answer, QUOTES)["groundedness"] == 1.0
+
+
 def test_citation_precision_and_groundedness() -> None:
     scores = citation_scores(ANSWER, QUOTES)
     # pairs: (s1,1) yes, (s2,2) yes, (s3,1) no -> 2/3; sentences: s1, s2 of 4 grounded

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
+from factories import make_chunk
 
 from regiostrat.errors import IndexMismatchError
 from regiostrat.index.analyzer import analyze
 from regiostrat.index.lexical import LexicalIndex
-from regiostrat.types import Chunk, DocumentMeta, Filters
-
-
-def make_chunk(chunk_id: str, text: str, doc_id: str = "doc-a", **meta: Any) -> Chunk:
-    return Chunk(
-        id=chunk_id,
-        doc_id=doc_id,
-        source=f"{doc_id}.pdf",
-        title=doc_id,
-        text=text,
-        page_start=1,
-        page_end=1,
-        char_start=0,
-        char_end=len(text),
-        section="",
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        ordinal=0,
-        meta=DocumentMeta(**meta),
-    )
+from regiostrat.types import Filters
 
 
 @pytest.fixture

@@ -1,0 +1,175 @@
+"""The text side of cross-project comparisons: which sentences of a project's passages may be
+quoted (no page furniture, no boilerplate that recurs across projects, an anaphoric sentence
+joined to the one before) and whether a sentence names what the question asks for (an amount,
+a duration, a date, a count)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.extractive import (
+    LEXICAL_WEIGHT,
+    ScoredSentence,
+    answer_like,
+    term_coverage,
+)
+from regiostrat.index.analyzer import analyze
+from regiostrat.sentences import split_sentences
+from regiostrat.types import Passage
+
+HEAD_MATCH = 0.5  # share of a term covered by its compound head
+KIND_BONUS = 0.05  # for a comparison unit naming what is asked (an amount, a duration, a date)
+
+# Sentences that lean on the one before ("Sie dauerte sieben Monate.") are quoted with it.
+_ANAPHORIC_START = re.compile(
+    r"(Sie|Er|Ihr|Ihre[mnrs]?|Ihm|Ihnen|Dies|Diese[mnrs]?|Dabei|Damit|Dafür|Dazu|Davon|"
+    r"Daraus|Darin|Dort|Hierfür|Hierzu|Stattdessen)\b"
+)
+_NUMBER_WORDS = (
+    r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|"
+    r"dreizehn|vierzehn|fünfzehn|sechzehn|zwanzig|dreißig|vierzig|fünfzig|hundert"
+)
+_MONTH_NAMES = r"Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+# What a sentence must name to answer a question of that kind (see dialogue.answer_kind).
+ANSWER_PATTERNS: dict[str, re.Pattern[str]] = {
+    "money": re.compile(r"\d[\d.,]*\s*(Euro|EUR|€|Mio\.|Millionen)", re.I),
+    "duration": re.compile(
+        rf"\b(\d+|ein|eine[mnr]?|{_NUMBER_WORDS})\s+(Monate?n?|Jahre?n?|Wochen?|Tage?n?)\b"
+        rf"|\bvon\s+({_MONTH_NAMES})\s+(\d{{4}}\s+)?bis\s+({_MONTH_NAMES})",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"\b\d{{1,2}}\.\s*({_MONTH_NAMES})(\s+\d{{4}})?|\b({_MONTH_NAMES})\s+\d{{4}}"
+        r"|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b"
+    ),
+    "count": re.compile(rf"\b(\d[\d.]*|{_NUMBER_WORDS})\s+[A-ZÄÖÜ][a-zäöüß]+"),
+}
+_QUOTED = re.compile(r"„[^“]*“|\"[^\"]*\"|»[^«]*«")
+_DIGITS = re.compile(r"\d[\d.,:/]*")
+
+
+def answers_kind(text: str, kind: str | None) -> bool:
+    """Whether the text names what a question of `kind` asks for (an amount, a date, ...)."""
+    pattern = ANSWER_PATTERNS.get(kind or "")
+    return bool(pattern and pattern.search(text))
+
+
+def compound_coverage(question_terms: set[str], sentence_terms: frozenset[str]) -> float:
+    """`term_coverage` that also counts a compound by its head ("Akteursbeteiligung" is
+    covered by "Beteiligung"), which the analyzer does not always split."""
+    if not question_terms:
+        return 0.0
+    heads = [t for t in sentence_terms if len(t) >= 5]
+    covered = 0.0
+    for term in question_terms:
+        if term in sentence_terms:
+            covered += 1.0
+        elif any(term.endswith(head) for head in heads):
+            covered += HEAD_MATCH
+    return covered / len(question_terms)
+
+
+def is_page_furniture(sentence: str, title: str) -> bool:
+    """Running heads, title lines and the like ("Zwischenbericht · Modellvorhaben „…“ · Stand:
+    30.09.2025")."""
+    if " · " in sentence:
+        return True
+    title = title.strip()
+    return bool(title) and (title in sentence or sentence.rstrip(" .:") in title)
+
+
+def boilerplate_signature(sentence: str) -> frozenset[str]:
+    """The terms of a sentence without quoted names, and its numbers ("#450.000"): funding
+    notices and disclaimers that differ only in the project's name have the same signature.
+    Empty for table rows ("Fördersumme | 450.000 Euro" is data, however alike across
+    projects)."""
+    if " | " in sentence:
+        return frozenset()
+    sentence = _QUOTED.sub(" ", sentence)
+    numbers = {"#" + n.rstrip(".,:/") for n in _DIGITS.findall(sentence)}
+    return frozenset(analyze(_DIGITS.sub(" ", sentence))) | numbers
+
+
+def similar_signatures(a: frozenset[str], b: frozenset[str], similarity: float = 0.7) -> bool:
+    """Whether two boilerplate signatures are near-identical: Jaccard ≥ `similarity` and the
+    same numbers (sentences alike but for an amount or a date state different facts)."""
+    if not (a and b) or len(a & b) < similarity * len(a | b):
+        return False
+    return {t for t in a if t.startswith("#")} == {t for t in b if t.startswith("#")}
+
+
+def recurring_signatures(
+    signatures: Sequence[tuple[str, frozenset[str]]], min_terms: int = 10, similarity: float = 0.7
+) -> set[frozenset[str]]:
+    """Signatures that recur near-identically under different groups (projects): boilerplate.
+
+    `signatures` are `(group, signature)` pairs; the result holds every signature of at least
+    `min_terms` terms that has a near-duplicate in another group."""
+    groups: dict[frozenset[str], set[str]] = {}
+    for group, signature in signatures:
+        if len(signature) >= min_terms:
+            groups.setdefault(signature, set()).add(group)
+    recurring = {signature for signature, seen in groups.items() if len(seen) > 1}
+    items = sorted(groups.items(), key=lambda item: len(item[0]))
+    for i, (a, groups_a) in enumerate(items):
+        for b, groups_b in items[i + 1 :]:
+            if len(a) < similarity * len(b):
+                break  # sorted by size: the rest are larger still
+            if len(groups_a | groups_b) > 1 and similar_signatures(a, b, similarity):
+                recurring.update((a, b))
+    return recurring
+
+
+def comparison_units(
+    passages: Sequence[Passage],
+    question_terms: set[str],
+    kind: str | None = None,
+    boilerplate: set[frozenset[str]] | None = None,
+    lexical_weight: float = LEXICAL_WEIGHT,
+) -> list[ScoredSentence]:
+    """Quotable units of the passages for a comparison: answer-like sentences without page
+    furniture and boilerplate (signatures in `boilerplate`); a sentence that leans on the one
+    before ("Sie dauerte …") is joined to it. Units naming what a question of `kind` asks for
+    get a bonus; table rows are kept when they name it or the question's terms."""
+    boilerplate = boilerplate or set()
+    out: list[ScoredSentence] = []
+    for index, passage in enumerate(passages):
+        text = passage.chunk.text
+        previous: ScoredSentence | None = None
+        dropped = False  # the previous sentence was boilerplate: don't continue it
+        for start, end in split_sentences(text):
+            sentence = text[start:end]
+            anaphoric = bool(_ANAPHORIC_START.match(sentence))
+            if (
+                is_page_furniture(sentence, passage.chunk.title)
+                or boilerplate_signature(sentence) in boilerplate
+                or (anaphoric and dropped)
+            ):
+                previous, dropped = None, True
+                continue
+            dropped = False
+            if (
+                previous is not None
+                and anaphoric
+                and "\n" not in text[previous.end : start]
+                and answer_like(text[previous.start : end])
+            ):
+                start = previous.start
+                sentence = text[start:end]
+                out.pop()
+            elif not answer_like(sentence):
+                previous = None
+                continue
+            terms = frozenset(analyze(sentence))
+            coverage = compound_coverage(question_terms, terms)
+            named = answers_kind(sentence, kind)
+            if " | " in sentence and term_coverage(question_terms, terms) < 0.3 and not named:
+                previous = None
+                continue  # a table row only when it names what was asked
+            bonus = KIND_BONUS if named else 0.0
+            previous = ScoredSentence(
+                index, start, end, sentence, 0.0, coverage, terms, bonus, lexical_weight
+            )
+            out.append(previous)
+    return out

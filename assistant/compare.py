@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 
-from assistant.comparison_text import (
+from assistant.boilerplate import (
+    BOILERPLATE_MIN_TERMS,
+    BOILERPLATE_SIMILARITY,
+    BoilerplateDetector,
     boilerplate_signature,
-    comparison_units,
     recurring_signatures,
-    similar_signatures,
 )
+from assistant.comparison_text import comparison_units
 from assistant.dialogue import answer_kind, comparison_focus
 from assistant.extractive import ScoredSentence, citation_for, score_sentences
 from assistant.projects import ProjectCatalog
@@ -40,9 +42,6 @@ COMPARE_LEXICAL_WEIGHT = 0.08  # the section heading in each embedded unit carri
 COMPARE_THRESHOLD_OFFSET = 0.02
 COMPARE_MARGIN = 0.08
 COMPARE_SECOND_MARGIN = 0.03  # a second sentence per project when nearly as good
-BOILERPLATE_MIN_TERMS = 10  # shorter sentences are never taken for boilerplate
-BOILERPLATE_SIMILARITY = 0.7  # Jaccard similarity of the signatures of near-identical sentences
-BOILERPLATE_PROBE_HITS = 3  # other projects' chunks searched for a sentence's twin
 
 
 class ComparisonAnswerer:
@@ -55,14 +54,14 @@ class ComparisonAnswerer:
         retriever: HybridRetriever,
         catalog: ProjectCatalog,
         settings: AnswerSettings,
+        boilerplate: BoilerplateDetector,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.retriever = retriever
         self.catalog = catalog
         self.settings = settings
-        # sentence signature -> whether it recurs in other projects' documents (boilerplate)
-        self._boilerplate: dict[frozenset[str], bool] = {}
+        self.boilerplate = boilerplate
 
     def answer(
         self,
@@ -222,42 +221,12 @@ class ComparisonAnswerer:
                 or any(_overlaps(unit, other) for other in picked)
             ):
                 continue
-            if self._recurs_elsewhere(unit.text, project):
+            if self.boilerplate.recurs_elsewhere(unit.text, project):
                 continue
             picked.append(unit)
             if best is None:
                 best = unit.score
         return {project: picked for project, picked in chosen.items() if picked}
-
-    def _recurs_elsewhere(self, text: str, project: str) -> bool:
-        """Whether a sentence of `text` recurs near-identically in other projects' documents
-        (a disclaimer, a funding notice): looked up in the lexical index, remembered."""
-        for start, end in split_sentences(text):
-            sentence = text[start:end]
-            signature = boilerplate_signature(sentence)
-            if len(signature) < BOILERPLATE_MIN_TERMS:
-                continue
-            known = self._boilerplate.get(signature)
-            if known is None:
-                known = self._probe_boilerplate(sentence, signature, project)
-                if len(self._boilerplate) >= 10_000:
-                    self._boilerplate.clear()
-                self._boilerplate[signature] = known
-            if known:
-                return True
-        return False
-
-    def _probe_boilerplate(self, sentence: str, signature: frozenset[str], project: str) -> bool:
-        others = [p.id for p in self.catalog.projects if p.id != project]
-        if not others:
-            return False
-        hits = self.store.lexical.search(sentence, BOILERPLATE_PROBE_HITS, Filters(projects=others))
-        chunks = self.store.vectors.get_chunks([chunk_id for chunk_id, _ in hits])
-        return any(
-            similar_signatures(signature, boilerplate_signature(chunk.text[start:end]))
-            for chunk in chunks.values()
-            for start, end in split_sentences(chunk.text)
-        )
 
 
 def _in_context(unit: ScoredSentence, passage: Passage) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.boilerplate import boilerplate_signature
 from assistant.extractive import (
     LEXICAL_WEIGHT,
     ScoredSentence,
     answer_like,
+    is_page_furniture,
     term_coverage,
 )
 from regiostrat.index.analyzer import analyze
@@ -45,8 +47,6 @@ ANSWER_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "count": re.compile(rf"\b(\d[\d.]*|{_NUMBER_WORDS})\s+[A-ZÄÖÜ][a-zäöüß]+"),
 }
-_QUOTED = re.compile(r"„[^“]*“|\"[^\"]*\"|»[^«]*«")
-_DIGITS = re.compile(r"\d[\d.,:/]*")
 
 
 def answers_kind(text: str, kind: str | None) -> bool:
@@ -70,57 +70,6 @@ def compound_coverage(question_terms: set[str], sentence_terms: frozenset[str]) 
     return covered / len(question_terms)
 
 
-def is_page_furniture(sentence: str, title: str) -> bool:
-    """Running heads, title lines and the like ("Zwischenbericht · Modellvorhaben „…“ · Stand:
-    30.09.2025")."""
-    if " · " in sentence:
-        return True
-    title = title.strip()
-    return bool(title) and (title in sentence or sentence.rstrip(" .:") in title)
-
-
-def boilerplate_signature(sentence: str) -> frozenset[str]:
-    """The terms of a sentence without quoted names, and its numbers ("#450.000"): funding
-    notices and disclaimers that differ only in the project's name have the same signature.
-    Empty for table rows ("Fördersumme | 450.000 Euro" is data, however alike across
-    projects)."""
-    if " | " in sentence:
-        return frozenset()
-    sentence = _QUOTED.sub(" ", sentence)
-    numbers = {"#" + n.rstrip(".,:/") for n in _DIGITS.findall(sentence)}
-    return frozenset(analyze(_DIGITS.sub(" ", sentence))) | numbers
-
-
-def similar_signatures(a: frozenset[str], b: frozenset[str], similarity: float = 0.7) -> bool:
-    """Whether two boilerplate signatures are near-identical: Jaccard ≥ `similarity` and the
-    same numbers (sentences alike but for an amount or a date state different facts)."""
-    if not (a and b) or len(a & b) < similarity * len(a | b):
-        return False
-    return {t for t in a if t.startswith("#")} == {t for t in b if t.startswith("#")}
-
-
-def recurring_signatures(
-    signatures: Sequence[tuple[str, frozenset[str]]], min_terms: int = 10, similarity: float = 0.7
-) -> set[frozenset[str]]:
-    """Signatures that recur near-identically under different groups (projects): boilerplate.
-
-    `signatures` are `(group, signature)` pairs; the result holds every signature of at least
-    `min_terms` terms that has a near-duplicate in another group."""
-    groups: dict[frozenset[str], set[str]] = {}
-    for group, signature in signatures:
-        if len(signature) >= min_terms:
-            groups.setdefault(signature, set()).add(group)
-    recurring = {signature for signature, seen in groups.items() if len(seen) > 1}
-    items = sorted(groups.items(), key=lambda item: len(item[0]))
-    for i, (a, groups_a) in enumerate(items):
-        for b, groups_b in items[i + 1 :]:
-            if len(a) < similarity * len(b):
-                break  # sorted by size: the rest are larger still
-            if len(groups_a | groups_b) > 1 and similar_signatures(a, b, similarity):
-                recurring.update((a, b))
-    return recurring
-
-
 def comparison_units(
     passages: Sequence[Passage],
     question_terms: set[str],
@@ -142,7 +91,7 @@ def comparison_units(
             sentence = text[start:end]
             anaphoric = bool(_ANAPHORIC_START.match(sentence))
             if (
-                is_page_furniture(sentence, passage.chunk.title)
+                is_page_furniture(sentence, passage.chunk.title, passage.chunk.section)
                 or boilerplate_signature(sentence) in boilerplate
                 or (anaphoric and dropped)
             ):

@@ -9,7 +9,7 @@ related".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +70,19 @@ def answer_like(sentence: str) -> bool:
 _SENTENCE_END = set('.!?:;)"“”»')
 
 
+def is_page_furniture(sentence: str, title: str, section: str = "") -> bool:
+    """Running heads, title lines and the like ("Zwischenbericht · Modellvorhaben „…“ · Stand:
+    30.09.2025"); `section`: the chunk's heading path, whose top heading is the document's
+    title line ("Zwischenbericht 2025 – Modellvorhaben „Altmark vernetzt“")."""
+    if " · " in sentence:
+        return True
+    top = section.split("›")[0].strip()
+    if top and sentence.strip() == top:
+        return True
+    title = title.strip()
+    return bool(title) and (title in sentence or sentence.rstrip(" .:") in title)
+
+
 def candidate_sentences(
     passages: Sequence[Passage], question_terms: set[str]
 ) -> list[ScoredSentence]:
@@ -79,7 +92,8 @@ def candidate_sentences(
         text = passage.chunk.text
         for start, end in split_sentences(text):
             sentence = text[start:end].strip()
-            if not answer_like(sentence):
+            chunk = passage.chunk
+            if not answer_like(sentence) or is_page_furniture(sentence, chunk.title, chunk.section):
                 continue
             terms = frozenset(analyze(sentence))
             coverage = term_coverage(question_terms, terms)
@@ -111,17 +125,22 @@ def score_sentences(
 
 
 def select_sentences(
-    sentences: list[ScoredSentence], max_sentences: int, margin: float = 0.06
+    sentences: list[ScoredSentence],
+    max_sentences: int,
+    margin: float = 0.06,
+    keep: Callable[[ScoredSentence], bool] | None = None,
 ) -> list[ScoredSentence]:
-    """The best sentences within `margin` of the best one, without near-duplicates."""
+    """The best sentences within `margin` of the best one, without near-duplicates; `keep`
+    (asked only for sentences that could be chosen) rules sentences out."""
     ranked = sorted(sentences, key=lambda s: s.score, reverse=True)
-    if not ranked:
-        return []
-    best = ranked[0].score
+    best: float | None = None
     chosen: list[ScoredSentence] = []
     for sentence in ranked:
-        if sentence.score < best - margin or len(chosen) >= max_sentences:
+        if best is not None and (sentence.score < best - margin or len(chosen) >= max_sentences):
             break
+        if keep is not None and not keep(sentence):
+            continue
+        best = sentence.score if best is None else best
         if any(_jaccard(sentence.terms, other.terms) > 0.7 for other in chosen):
             continue
         chosen.append(sentence)
@@ -168,8 +187,12 @@ class ExtractiveAnswerer:
         threshold: float,
         max_sentences: int,
         min_passage_similarity: float | None = None,
+        is_boilerplate: Callable[[str, str], bool] | None = None,
     ) -> None:
+        """`is_boilerplate(sentence, project)`: whether a sentence recurs across projects
+        (a disclaimer, a funding notice); such sentences are never quoted."""
         self.embedder = embedder
+        self.is_boilerplate = is_boilerplate
         self.threshold = threshold
         self.max_sentences = max_sentences
         if min_passage_similarity is None:
@@ -190,11 +213,15 @@ class ExtractiveAnswerer:
             return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, 0.0)
         sentences = candidate_sentences(passages, set(analyze(question)))
         score_sentences(self.embedder, query_embedding, sentences)
-        evidence = max((s.score for s in sentences), default=0.0)
+        keep = self._not_boilerplate(passages)
+        best = next(
+            (s for s in sorted(sentences, key=lambda s: s.score, reverse=True) if keep(s)), None
+        )
+        evidence = best.score if best else 0.0
         if evidence < self.threshold:
             reason = f"Evidenz {evidence:.2f} unter der Schwelle {self.threshold:.2f}"
             return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, evidence)
-        chosen = select_sentences(sentences, self.max_sentences)
+        chosen = select_sentences(sentences, self.max_sentences, keep=keep)
         numbers: dict[int, int] = {}
         highlights: dict[int, list[str]] = {}
         parts = []
@@ -207,3 +234,16 @@ class ExtractiveAnswerer:
             for index, n in numbers.items()
         ]
         return ExtractiveResult(" ".join(parts), citations, False, "", evidence)
+
+    def _not_boilerplate(self, passages: Sequence[Passage]) -> Callable[[ScoredSentence], bool]:
+        """Whether a sentence may be quoted: not boilerplate recurring in other projects'
+        documents (looked up only for sentences that could be chosen)."""
+        is_boilerplate = self.is_boilerplate
+        if is_boilerplate is None:
+            return lambda sentence: True
+
+        def keep(sentence: ScoredSentence) -> bool:
+            project = passages[sentence.passage_index].chunk.meta.project or ""
+            return not is_boilerplate(sentence.text, project)
+
+        return keep

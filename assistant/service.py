@@ -6,6 +6,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import Protocol
 
+from assistant.boilerplate import BoilerplateDetector
 from assistant.compare import ComparisonAnswerer
 from assistant.dialogue import comparison_projects, resolve_followup
 from assistant.extractive import ExtractiveAnswerer, ExtractiveResult
@@ -50,16 +51,18 @@ class Assistant:
         self.store = store
         self.embedder: Embedder = store.embedder
         self.retriever = HybridRetriever(store, settings.retrieval)
+        self.llm = llm
+        self.catalog = ProjectCatalog.from_documents(store.registry.documents())
+        boilerplate = BoilerplateDetector(store, self.catalog)
         self.extractive = ExtractiveAnswerer(
             self.embedder,
             settings.answer.abstain_threshold,
             settings.answer.max_sentences,
             settings.answer.min_passage_similarity,
+            is_boilerplate=boilerplate.recurs_elsewhere,
         )
-        self.llm = llm
-        self.catalog = ProjectCatalog.from_documents(store.registry.documents())
         self.comparer = ComparisonAnswerer(
-            store, self.embedder, self.retriever, self.catalog, settings.answer
+            store, self.embedder, self.retriever, self.catalog, settings.answer, boilerplate
         )
 
     @classmethod

@@ -11,13 +11,10 @@ import pytest
 from factories import make_chunk, make_passage
 
 from assistant import compare
-from assistant.comparison_text import (
-    boilerplate_signature,
-    comparison_units,
-    is_page_furniture,
-    recurring_signatures,
-)
+from assistant.boilerplate import boilerplate_signature, recurring_signatures
+from assistant.comparison_text import comparison_units
 from assistant.dialogue import answer_kind, comparison_focus
+from assistant.extractive import is_page_furniture
 from assistant.service import Assistant
 from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder
@@ -189,8 +186,8 @@ def test_a_disclaimer_found_in_one_project_only_is_recognised_in_the_index(
         "Das Modellvorhaben „Altmark vernetzt“ wird im Bundesprogramm RegioStrat gefördert "
         "und vom Bundesinstitut fachlich begleitet."
     )
-    assert assistant.comparer._recurs_elsewhere(text, "mv05-altmark")
-    assert not assistant.comparer._recurs_elsewhere(
+    assert assistant.comparer.boilerplate.recurs_elsewhere(text, "mv05-altmark")
+    assert not assistant.comparer.boilerplate.recurs_elsewhere(
         "Kern der Beteiligung in der Altmark sind Dorfgespräche in 22 Ortschaften mit den "
         "Bewohnern.",
         "mv05-altmark",
@@ -238,6 +235,11 @@ def test_page_furniture() -> None:
     assert is_page_furniture("Zwischenbericht · Modellvorhaben „Nord“ · Stand: 30.09.2025", "")
     assert is_page_furniture("Zwischenbericht 2025 – Nord", "Zwischenbericht 2025 – Nord")
     assert not is_page_furniture("Die Analyse dauerte neun Monate.", "Zwischenbericht 2025")
+    # the document's top heading is its title line; a lower heading may answer ("GRW – …")
+    top = "Zwischenbericht 2025 – Modellvorhaben „Altmark vernetzt“"
+    assert is_page_furniture(top, "Zwischenbericht 2025 – Altmark vernetzt", top)
+    glossary = "Begriffe von A bis Z › GRW – Gemeinschaftsaufgabe „Verbesserung der Wirtschaft“"
+    assert not is_page_furniture(glossary.split(" › ")[1], "Glossar", glossary)
 
 
 @pytest.mark.parametrize(
@@ -268,3 +270,17 @@ def test_comparison_focus_keeps_the_topic_and_the_kind_of_answer(
 def test_the_subject_stays_in_the_focus_of_a_quantity() -> None:
     question = "Welches der beiden Vorhaben ist früher gestartet?"
     assert comparison_focus(question, keep_subject=True) == "Vorhaben früher gestartet?"
+
+
+def test_single_answer_skips_running_heads_and_cross_project_boilerplate(
+    assistant: Assistant,
+) -> None:
+    """The sentences most like a question about a project are often its disclaimer and running
+    head, which name it too: neither is quoted, the project's own content is."""
+    answer = assistant.ask("Was untersucht das Modellvorhaben „Altmark vernetzt“ im Bericht?")
+    assert answer.answerer == "extractive"
+    assert not answer.abstained, answer.abstain_reason
+    assert "erfunden" not in answer.text
+    assert "·" not in answer.text
+    assert "gefördert" not in answer.text  # the funding notice every report carries
+    assert all(c.project == "mv05-altmark" for c in answer.citations)

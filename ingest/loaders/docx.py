@@ -21,10 +21,15 @@ _LIST_STYLE = re.compile(r"list|liste|aufzählung", re.IGNORECASE)
 def load_docx(path: Path, data: bytes) -> Document:
     """A Word document's body: headings by style, list paragraphs, tables one row a line."""
     document = docx.Document(BytesIO(data))
+    styles: dict[str | None, tuple[int, bool]] = {}  # resolving a style is slow: once per id
     blocks = [
         block
         for item in document.iter_inner_content()
-        if (block := _table_block(item) if isinstance(item, Table) else _paragraph_block(item))
+        if (
+            block := _table_block(item)
+            if isinstance(item, Table)
+            else _paragraph_block(item, styles)
+        )
     ]
     title = (document.core_properties.title or "").strip()
     if not title:
@@ -34,13 +39,21 @@ def load_docx(path: Path, data: bytes) -> Document:
     )
 
 
-def _paragraph_block(paragraph: Paragraph) -> Block | None:
+def _paragraph_block(
+    paragraph: Paragraph, styles: dict[str | None, tuple[int, bool]]
+) -> Block | None:
     text = paragraph.text.strip()
     if not text:
         return None
-    if level := _heading_level(paragraph.style):
+    style_id = paragraph._p.style
+    if style_id not in styles:
+        style = paragraph.style
+        is_list_style = style is not None and bool(_LIST_STYLE.search(style.name or ""))
+        styles[style_id] = (_heading_level(style), is_list_style)
+    level, is_list_style = styles[style_id]
+    if level:
         return Block(kind=BlockKind.heading, text=text, level=level)
-    if _is_list_item(paragraph):
+    if is_list_style or _is_numbered(paragraph):
         return Block(kind=BlockKind.list_item, text=text)
     return Block(kind=BlockKind.paragraph, text=text)
 
@@ -57,11 +70,9 @@ def _heading_level(style: CharacterStyle | None) -> int:
     return 0
 
 
-def _is_list_item(paragraph: Paragraph) -> bool:
+def _is_numbered(paragraph: Paragraph) -> bool:
     properties = paragraph._p.pPr
-    if properties is not None and properties.numPr is not None:
-        return True
-    return paragraph.style is not None and bool(_LIST_STYLE.search(paragraph.style.name or ""))
+    return properties is not None and properties.numPr is not None
 
 
 def _table_block(table: Table) -> Block | None:

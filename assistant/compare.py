@@ -20,7 +20,6 @@ from assistant.projects import ProjectCatalog
 from assistant.retrieval import HybridRetriever
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
-from regiostrat.index.store import IndexStore
 from regiostrat.sentences import split_sentences
 from regiostrat.settings import AnswerSettings
 from regiostrat.types import Answer, Citation, Filters, Passage
@@ -49,14 +48,12 @@ class ComparisonAnswerer:
 
     def __init__(
         self,
-        store: IndexStore,
         embedder: Embedder,
         retriever: HybridRetriever,
         catalog: ProjectCatalog,
         settings: AnswerSettings,
         boilerplate: BoilerplateDetector,
     ) -> None:
-        self.store = store
         self.embedder = embedder
         self.retriever = retriever
         self.catalog = catalog

@@ -62,7 +62,7 @@ class Assistant:
             is_boilerplate=boilerplate.recurs_elsewhere,
         )
         self.comparer = ComparisonAnswerer(
-            store, self.embedder, self.retriever, self.catalog, settings.answer, boilerplate
+            self.embedder, self.retriever, self.catalog, settings.answer, boilerplate
         )
 
     @classmethod

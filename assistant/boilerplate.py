@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from assistant.projects import ProjectCatalog
 from regiostrat.index.analyzer import analyze
@@ -23,11 +24,13 @@ _QUOTED = re.compile(r"„[^“]*“|\"[^\"]*\"|»[^«]*«")
 _DIGITS = re.compile(r"\d[\d.,:/]*")
 
 
+@lru_cache(maxsize=4096)
 def boilerplate_signature(sentence: str) -> frozenset[str]:
     """The terms of a sentence without quoted names, and its numbers ("#450.000"): funding
     notices and disclaimers that differ only in the project's name have the same signature.
     Empty for table rows ("Fördersumme | 450.000 Euro" is data, however alike across
-    projects)."""
+    projects). Cached: a comparison signs each sentence when it collects the boilerplate of the
+    compared projects, again when it forms the quotable units and when it probes for twins."""
     if " | " in sentence:
         return frozenset()
     sentence = _QUOTED.sub(" ", sentence)

@@ -6,13 +6,7 @@ from __future__ import annotations
 
 import time
 
-from assistant.boilerplate import (
-    BOILERPLATE_MIN_TERMS,
-    BOILERPLATE_SIMILARITY,
-    BoilerplateDetector,
-    boilerplate_signature,
-    recurring_signatures,
-)
+from assistant.boilerplate import BoilerplateDetector, boilerplate_signature, recurring_signatures
 from assistant.comparison_text import comparison_units
 from assistant.dialogue import answer_kind, comparison_focus
 from assistant.extractive import ScoredSentence, citation_for, score_sentences
@@ -162,9 +156,7 @@ class ComparisonAnswerer:
                 for project, passages in per_project.items()
                 for passage in passages
                 for start, end in split_sentences(passage.chunk.text)
-            ],
-            min_terms=BOILERPLATE_MIN_TERMS,
-            similarity=BOILERPLATE_SIMILARITY,
+            ]
         )
         units: dict[str, list[ScoredSentence]] = {}
         offset = 0

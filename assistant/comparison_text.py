@@ -15,6 +15,7 @@ from assistant.extractive import (
     answer_like,
     is_page_furniture,
     term_coverage,
+    unasked_table_row,
 )
 from regiostrat.index.analyzer import analyze
 from regiostrat.sentences import split_sentences
@@ -113,9 +114,9 @@ def comparison_units(
             terms = frozenset(analyze(sentence))
             coverage = compound_coverage(question_terms, terms)
             named = answers_kind(sentence, kind)
-            if " | " in sentence and term_coverage(question_terms, terms) < 0.3 and not named:
+            if not named and unasked_table_row(sentence, term_coverage(question_terms, terms)):
                 previous = None
-                continue  # a table row only when it names what was asked
+                continue
             bonus = KIND_BONUS if named else 0.0
             previous = ScoredSentence(
                 index, start, end, sentence, 0.0, coverage, terms, bonus, lexical_weight

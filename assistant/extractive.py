@@ -28,6 +28,7 @@ NO_PASSAGES_TEXT = (
 )
 LEXICAL_WEIGHT = 0.15
 MIN_SENTENCE_CHARS = 25
+TABLE_ROW_COVERAGE = 0.3  # share of the question's terms a quoted table row must hold
 # Cosine similarity of the closest passage below which questions are mostly unanswerable,
 # per vector space (benchmarks/calibrate_abstention.py on OMoS-QA dev + gold dev: abstention
 # precision 0.57, recall 0.17, 96.8 % of answerable questions still answered).
@@ -70,6 +71,12 @@ def answer_like(sentence: str) -> bool:
 _SENTENCE_END = set('.!?:;)"“”»')
 
 
+def unasked_table_row(sentence: str, coverage: float) -> bool:
+    """A table row ("Fördersumme | 450.000 Euro") is quoted only when it names what was asked:
+    `coverage`, the share of the question's terms it holds, must reach `TABLE_ROW_COVERAGE`."""
+    return " | " in sentence and coverage < TABLE_ROW_COVERAGE
+
+
 def is_page_furniture(sentence: str, title: str, section: str = "") -> bool:
     """Running heads, title lines and the like ("Zwischenbericht · Modellvorhaben „…“ · Stand:
     30.09.2025"); `section`: the chunk's heading path, whose top heading is the document's
@@ -89,16 +96,16 @@ def candidate_sentences(
     """Sentences of the passages, best lexical matches first, capped for speed."""
     out: list[ScoredSentence] = []
     for index, passage in enumerate(passages):
-        text = passage.chunk.text
+        chunk = passage.chunk
+        text = chunk.text
         for start, end in split_sentences(text):
-            sentence = text[start:end].strip()
-            chunk = passage.chunk
+            sentence = text[start:end]
             if not answer_like(sentence) or is_page_furniture(sentence, chunk.title, chunk.section):
                 continue
             terms = frozenset(analyze(sentence))
             coverage = term_coverage(question_terms, terms)
-            if " | " in sentence and coverage < 0.3:
-                continue  # a table row only when it names what was asked
+            if unasked_table_row(sentence, coverage):
+                continue
             out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage, terms))
     # keep the lexically best and the first sentences of top passages within the budget
     out.sort(key=lambda s: (-s.lexical, s.passage_index))

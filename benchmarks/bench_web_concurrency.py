@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
+
 QUESTIONS = [
     "Wie haben die Modellvorhaben ihre Regionalanalyse erstellt?",
     "Welche Erfahrungen gab es mit Online-Beteiligung?",
@@ -29,14 +31,6 @@ QUESTIONS = [
     "Wie wird die Mobilität im ländlichen Raum verbessert?",
     "Welche Probleme gab es bei der Fachkräftesicherung?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def start_app(index: Path | None, concurrency: int | None) -> tuple[str, object]:
@@ -118,7 +112,7 @@ def main() -> None:
           f"Fehler: {len(errors)}")  # fmt: skip
     if n:
         print(f"Latenz Median: {statistics.median(latencies):.2f} s")
-        print(f"Latenz p95:    {percentile(latencies, 0.95):.2f} s")
+        print(f"Latenz p95:    {percentile(latencies, 95):.2f} s")
         print(f"Latenz max:    {max(latencies):.2f} s")
         print(f"Gesamtzeit:    {wall:.2f} s, Durchsatz {n / wall:.2f} Antworten/s")
     if server_totals:

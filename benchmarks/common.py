@@ -47,6 +47,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags(
+    want: Sequence[str] = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8"),
+) -> str:
+    """Those of the CPU flags `want` that this machine has (space-separated)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                return " ".join(f for f in want if f in flags)
+    except OSError:
+        pass
+    return ""
+
+
 def machine_lines() -> list[str]:
     """Markdown bullet lines naming the machine, the date and the command."""
     import chromadb
@@ -100,24 +114,24 @@ def current_rss_mib() -> float:
 
 # -- statistics --
 def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q / 100
-    lower = int(pos)
-    upper = min(lower + 1, len(ordered) - 1)
-    return ordered[lower] + (ordered[upper] - ordered[lower]) * (pos - lower)
+    """`eval.metrics.percentile` (linear interpolation, q in 0..100); NaN for no values."""
+    from eval.metrics import percentile as eval_percentile
+
+    value = eval_percentile(values, q)
+    return float("nan") if value is None else value
 
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
+def cosines(a: Any, b: Any) -> Any:
+    """Row-wise cosine similarity of two equally shaped matrices (float64)."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 # -- Markdown --

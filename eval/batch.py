@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.runner import AssistantLike, citation_json, retrieved_passages
+from eval.gold import jsonl_objects
+from eval.runner import AssistantLike, citation_json, passage_json, retrieved_passages
 from regiostrat.errors import RegioStratError, user_message
 from regiostrat.types import Filters
 
@@ -183,23 +184,12 @@ def read_xlsx(path: Path) -> list[BatchRow]:
 
 
 def read_jsonl(path: Path) -> list[BatchRow]:
-    records = []
+    records = jsonl_objects(_decode(path), path, BatchInputError)
     columns: dict[str, None] = {}
-    for number, line in enumerate(_decode(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BatchInputError(
-                f"{path}, Zeile {number}: kein gültiges JSON ({exc.msg})."
-            ) from exc
-        if not isinstance(record, dict):
-            raise BatchInputError(f"{path}, Zeile {number}: erwartet wird ein JSON-Objekt.")
+    for number, record in records:
         if _find(list(record), QUESTION_COLUMNS) is None:
             raise BatchInputError(f"{path}, Zeile {number}: Feld 'question' fehlt.")
         columns.update(dict.fromkeys(record))
-        records.append((number, record))
     return _rows_from_records(path, records, list(columns), "Feld")
 
 
@@ -250,15 +240,7 @@ def answer_row(assistant: AssistantLike, row: BatchRow) -> dict[str, Any]:
         abstained=answer.abstained,
         notice=answer.notice,
         citations=citation_json(answer),
-        retrieved=[
-            {
-                "source": p.chunk.source,
-                "title": p.chunk.title,
-                "page": p.chunk.page_start,
-                "score": round(p.score, 6),
-            }
-            for p in passages
-        ],
+        retrieved=[passage_json(p) for p in passages],
         timings=answer.timings,
     )
     return result
@@ -554,16 +536,23 @@ def _excel_value(value: Any) -> Any:
     return text[:32000]
 
 
+def report_format(path: Path) -> str:
+    """The report format a path's extension names (".html", ...); `BatchInputError` for one that
+    is not supported."""
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise BatchInputError(
+            f"{path}: Berichtsformat {path.suffix or '(ohne Endung)'} wird nicht unterstützt "
+            f"(möglich: {', '.join(OUTPUT_SUFFIXES)})."
+        )
+    return suffix
+
+
 def write_batch_report(
     results: Sequence[dict[str, Any]], summary: BatchSummary, meta: dict[str, Any], path: Path
 ) -> Path:
     """Write the report in the format its extension names (written to a temp file first)."""
-    suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise BatchInputError(
-            f"{path}: Berichtsformat {suffix or '(ohne Endung)'} wird nicht unterstützt "
-            f"(möglich: {', '.join(OUTPUT_SUFFIXES)})."
-        )
+    suffix = report_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{suffix}")
     if suffix == ".jsonl":

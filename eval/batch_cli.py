@@ -11,10 +11,10 @@ from typing import Any
 import click
 
 from eval.batch import (
-    OUTPUT_SUFFIXES,
     BatchInputError,
     answer_row,
     read_questions,
+    report_format,
     summarize,
     write_batch_report,
 )
@@ -41,11 +41,7 @@ def batch_command(questions: Path, out: Path, index_dir: Path | None) -> int:
     from assistant.service import Assistant
     from regiostrat.settings import Settings
 
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise BatchInputError(
-            f"{out}: Berichtsformat {out.suffix or '(ohne Endung)'} wird nicht unterstützt "
-            f"(möglich: {', '.join(OUTPUT_SUFFIXES)})."
-        )
+    report_format(out)  # fail on a wrong extension before answering
     rows = read_questions(questions)
     if not rows:
         raise BatchInputError(f"{questions}: keine Fragen gefunden.")

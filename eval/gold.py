@@ -212,25 +212,31 @@ def normalize_rating(value: Any) -> str:
     return ""
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def jsonl_objects(
+    text: str, path: Path, error: type[RegioStratError] = EvalInputError
+) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSONL text read from `path`; `error`
+    naming the file and line for a line that is not a JSON object."""
     rows = []
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        raise EvalInputError(f"{path}: Datei ist nicht UTF-8-kodiert.") from exc
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise EvalInputError(
-                f"{path}, Zeile {number}: kein gültiges JSON ({exc.msg})."
-            ) from exc
+            raise error(f"{path}, Zeile {number}: kein gültiges JSON ({exc.msg}).") from exc
         if not isinstance(row, dict):
-            raise EvalInputError(f"{path}, Zeile {number}: erwartet wird ein JSON-Objekt.")
+            raise error(f"{path}, Zeile {number}: erwartet wird ein JSON-Objekt.")
         rows.append((number, row))
     return rows
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{path}: Datei ist nicht UTF-8-kodiert.") from exc
+    return jsonl_objects(text, path)
 
 
 def is_feedback_file(path: Path) -> bool:

@@ -452,10 +452,7 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> str:
         for d, qid, question, diffs in sorted(entries, key=lambda e: e[0], reverse=reverse):
             short = question if len(question) <= 70 else question[:69] + "…"
             lines.append(f"  {qid:<16}{d:+.3f}  {short}")
-            if diffs:
-                lines.append(f"  {'':<16}        {'; '.join(diffs) or 'Antworttext geändert'}")
-            else:
-                lines.append(f"  {'':<16}        Antworttext geändert")
+            lines.append(f"  {'':<16}        {'; '.join(diffs) or 'Antworttext geändert'}")
     only_a = [i for i in qa if i not in qb]
     only_b = [i for i in qb if i not in qa]
     if only_a:

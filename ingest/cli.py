@@ -41,7 +41,7 @@ def print_report(report: IngestReport) -> None:
     for label, value in rows:
         click.echo(f"  {label:<20}{value:>6}")
     click.echo(
-        f"  {'Abschnitte':<16}{report.chunks:>8}  (neu eingebettet: {report.embedded}, "
+        f"  {'Abschnitte':<20}{report.chunks:>6}  (neu eingebettet: {report.embedded}, "
         f"wiederverwendet: {report.reused})"
     )
     click.echo(f"  {'Zeit':<20}{report.seconds:>5.1f}s")

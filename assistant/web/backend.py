@@ -70,11 +70,6 @@ class WebBackend:
                     self._error = exc
         return self._assistant
 
-    @property
-    def error(self) -> BaseException | None:
-        """Why the assistant could not be opened (None: not tried yet or open)."""
-        return self._error
-
     def close(self) -> None:
         with self._lock:
             if self._assistant is not None and hasattr(self._assistant, "close"):

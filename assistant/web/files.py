@@ -41,14 +41,18 @@ def _roots(corpus_dirs: Iterable[Path | str]) -> list[Path]:
 def resolve_corpus_file(corpus_dirs: Sequence[Path | str], index: int, relpath: str) -> Path | None:
     """The file `relpath` inside corpus directory number `index`, or None when not allowed."""
     roots = _roots(corpus_dirs)
-    if not 0 <= index < len(roots) or not relpath:
+    if not 0 <= index < len(roots):
         return None
-    if "\x00" in relpath or "\\" in relpath or relpath.startswith("/"):
+    return _file_under(roots[index], relpath)
+
+
+def _file_under(root: Path, relpath: str) -> Path | None:
+    """The file `relpath` inside `root` (already resolved), or None when not allowed."""
+    if not relpath or "\x00" in relpath or "\\" in relpath or relpath.startswith("/"):
         return None
     parts = relpath.split("/")
     if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
         return None
-    root = roots[index]
     try:
         candidate = root.joinpath(*parts).resolve(strict=True)
     except (OSError, RuntimeError, ValueError):
@@ -88,7 +92,7 @@ class FileLinker:
         for index, root in enumerate(self.roots):
             if resolved.is_relative_to(root):
                 rel = resolved.relative_to(root).as_posix()
-                if resolve_corpus_file(self.roots, index, rel) is not None:
+                if _file_under(root, rel) is not None:
                     return index, rel
         return None
 
@@ -121,9 +125,9 @@ def file_router(
                 allowed = await allowed
             if not allowed:
                 raise HTTPException(status_code=401, detail="Bitte melden Sie sich zuerst an.")
-        if not index.isdigit():
+        if not index.isdigit() or int(index) >= len(roots):
             raise HTTPException(status_code=404, detail=NOT_FOUND)
-        path = resolve_corpus_file(roots, int(index), relpath)
+        path = _file_under(roots[int(index)], relpath)
         if path is None:
             raise HTTPException(status_code=404, detail=NOT_FOUND)
         suffix = path.suffix.lower()

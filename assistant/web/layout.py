@@ -37,8 +37,6 @@ def build_app(
     with gr.Blocks(title=APP_TITLE, analytics_enabled=False, fill_width=True) as blocks:
         conversation = gr.State(None)  # a Conversation, created with the first question
         pending = gr.State("")
-        blocks.backend = backend  # type: ignore[attr-defined]
-        blocks.handlers = handlers  # type: ignore[attr-defined]
 
         status = gr.HTML(render.header_html(backend.status()), elem_id="kopf")
 

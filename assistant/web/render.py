@@ -254,7 +254,7 @@ def source_card(citation: Citation, turn: int, link: LinkFn | None = None) -> st
     )
 
 
-def _turn_sources(question: str, answer: Answer, turn: int, link: LinkFn | None) -> str:
+def _turn_sources(answer: Answer, turn: int, link: LinkFn | None) -> str:
     if answer.citations:
         return "".join(source_card(c, turn, link) for c in answer.citations)
     if answer.abstained and answer.passages:
@@ -285,7 +285,7 @@ def sources_panel(turns: Sequence[TurnView], link: LinkFn | None = None) -> str:
         '<div class="quellen">',
         '<h3 class="quellen-titel">Quellen</h3>',
         f'<p class="zur-frage">zur Frage „{escape(_shorten(latest.question, 140))}“</p>',
-        _turn_sources(latest.question, latest.answer, latest.turn, link),
+        _turn_sources(latest.answer, latest.turn, link),
     ]
     if earlier:
         html.append('<h4 class="frueher">Quellen früherer Antworten</h4>')
@@ -294,7 +294,7 @@ def sources_panel(turns: Sequence[TurnView], link: LinkFn | None = None) -> str:
             html.append(
                 f'<details class="frueher"><summary>„{escape(_shorten(view.question, 90))}“'
                 f" ({_count(len(view.answer.citations), 'Quelle', 'Quellen')})</summary>"
-                f"{_turn_sources(view.question, view.answer, view.turn, link)}</details>"
+                f"{_turn_sources(view.answer, view.turn, link)}</details>"
             )
     html.append("</div>")
     return "".join(html)
@@ -415,7 +415,7 @@ def corpus_html(
             ""
             if doc.status == "complete"
             else ' <span class="unvollstaendig">(unvollständig)</span>'
-        )  # noqa: E501
+        )
         rows.append(
             "<tr>"
             f'<td class="titel">{title}{status}</td>'

@@ -6,13 +6,13 @@ The script itself is the command line (argparse and main); the work is here:
 * `bundle`: `--prepare` (wheels, texts, pruned models, manifest) and opening the bundle on the
   device; `prune` shrinks the two models to the vocabulary of those texts.
 * `env`: the carried wheels on sys.path, importing our embedders, the import sweep, machine facts.
-* `measure`: timing, cosines and the rows; `report`: the Markdown report and its JSON.
+* `measure`: timing and the rows; `report`: the Markdown report and its JSON.
 * `backends`: the measured sequence per embedder; `run`: one whole run.
 
-At module level they import the standard library and (`texts`) benchmarks/bench_embedding.py,
-which needs only numpy; torch and our package are imported inside functions, after the carried
-wheels are on sys.path. This module holds what they share: paths, the run's clock, the log,
-file hashes and gzip.
+At module level they import the standard library, benchmarks/common.py (standard library only)
+and (`texts`) benchmarks/bench_embedding.py, which needs only numpy; torch and our package are
+imported inside functions, after the carried wheels are on sys.path. This module holds what they
+share: paths, the run's clock, the log, file hashes and gzip.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import cosines
 from benchmarks.device import log
 from benchmarks.device.env import has_module
-from benchmarks.device.measure import Bench, cosines, precision_of
+from benchmarks.device.measure import Bench, precision_of
 
 FAST_E5, ST = "fast-e5", "st:all-MiniLM-L6-v2"
 

@@ -24,6 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import cpu_flags, cpu_model
 from benchmarks.device import REPO, SCRIPT
 
 PREPEND = {"typing_extensions"}  # newer than the machine's is harmless, older could break pydantic
@@ -138,19 +139,7 @@ def has_module(name: str) -> bool:
 def machine_info(torch: Any, cuda: bool) -> dict[str, str]:
     """The report's `gpu` (title), GPU, CPU and Software lines."""
     info = {}
-    cpu_desc = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_desc = line.split(":", 1)[1].strip()
-                break
-        flags = next(
-            ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")
-        ).split()
-        cpu_desc += " (" + " ".join(f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags)
-        cpu_desc += ")"
-    except (OSError, StopIteration):
-        pass
+    cpu_desc = f"{cpu_model()} ({cpu_flags(('avx512f', 'avx512_bf16', 'amx_bf16'))})"
     if cuda:
         info["gpu"] = torch.cuda.get_device_name(0)
         props = torch.cuda.get_device_properties(0)

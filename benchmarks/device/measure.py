@@ -13,6 +13,7 @@ import statistics
 import time
 from typing import Any
 
+from benchmarks.common import cosines
 from benchmarks.device import T0, log, report
 
 
@@ -25,14 +26,6 @@ def precision_of(emb: Any) -> str:
         return str(next(emb._model.parameters()).dtype).removeprefix("torch.")
     except (AttributeError, StopIteration):
         return "?"
-
-
-def cosines(a: Any, b: Any) -> Any:
-    import numpy as np
-
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 class Bench:

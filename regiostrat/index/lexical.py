@@ -14,11 +14,11 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from regiostrat.errors import IndexMismatchError
+from regiostrat.index import sqlite
 from regiostrat.index.analyzer import analyze
 from regiostrat.types import Chunk, Filters
 
@@ -83,13 +83,8 @@ class LexicalIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._id_cache: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
-        self._writes = 0  # own commits; `PRAGMA data_version` counts other connections' commits
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
+        self._conn = sqlite.connect(self.path, timeout=30.0)
         try:
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
             self._check_schema()
         except BaseException:
             self._conn.close()
@@ -115,18 +110,8 @@ class LexicalIndex:
                     f"{found[key]!r} statt {value!r}). Bitte den Index neu aufbauen."
                 )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (taken at once, so concurrent writers wait, not fail later)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-            self._writes += 1
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite.transaction(self._conn, self._lock)
 
     def upsert(self, chunks: list[Chunk]) -> None:
         """Add chunks, replacing those with the same id."""
@@ -173,7 +158,9 @@ class LexicalIndex:
         """
         key = filters.model_dump_json()
         with self._lock:
-            version = (self._conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+            # `data_version` counts other connections' commits, `total_changes` this one's rows
+            data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            version = (data_version, self._conn.total_changes)
             cached = self._id_cache.get(key)
             if cached is not None and cached[0] == version:
                 self._id_cache.move_to_end(key)

@@ -11,11 +11,11 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from regiostrat.index import sqlite
 from regiostrat.types import DocumentMeta
 
 _SCHEMA = """
@@ -77,24 +77,12 @@ class SourceRecord:
 class Registry:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # WAL with NORMAL sync cannot corrupt the file; a power cut may lose the last
-        # transactions, which the pending-document recovery of the next ingest run handles.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = sqlite.connect(path)
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite.transaction(self._conn, self._lock)
 
     def close(self) -> None:
         self._conn.close()

@@ -14,7 +14,7 @@ from regiostrat.embedders import Embedder
 from regiostrat.errors import IndexMismatchError
 from regiostrat.index.lexical import LexicalIndex
 from regiostrat.index.registry import Registry
-from regiostrat.index.vector_store import VectorStore, chroma_where
+from regiostrat.index.vector_store import VectorStore
 from regiostrat.settings import Settings
 from regiostrat.types import Chunk, Filters
 
@@ -117,7 +117,7 @@ class IndexStore:
         self, embedding: Sequence[float], k: int, filters: Filters | None = None
     ) -> list[tuple[Chunk, float]]:
         """The k nearest chunks that pass `filters`, with cosine similarity."""
-        if filters is None or chroma_where(filters) is None:
+        if filters is None or filters.is_empty():
             return self.vectors.query(embedding, k)
         ids = self.lexical.matching_ids(filters)
         within = ids if len(ids) <= MAX_RESTRICTED_IDS else None

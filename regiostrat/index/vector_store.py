@@ -248,7 +248,9 @@ class VectorStore:
         matching ones of the global ranking.
         """
         where = chroma_where(filters)
-        if within is not None and where is not None:
+        if where is None or filters is None:
+            return self._query(embedding, k, None)
+        if within is not None:
             if not within:
                 return []
             from chromadb.errors import ChromaError
@@ -256,13 +258,11 @@ class VectorStore:
             try:
                 return self._query(embedding, min(k, len(within)), None, ids=within)
             except ChromaError:
-                # an id Chroma lacks (another process is rewriting the index): use its filter
-                pass
-        if where is not None and filters is not None:
-            wide = self._query(embedding, k * OVERFETCH, None)
-            kept = [(chunk, score) for chunk, score in wide if matches(chunk, filters)]
-            if len(kept) >= k or len(wide) < k * OVERFETCH:
-                return kept[:k]
+                pass  # an id Chroma lacks (another process is rewriting the index): filter
+        wide = self._query(embedding, k * OVERFETCH, None)
+        kept = [(chunk, score) for chunk, score in wide if matches(chunk, filters)]
+        if len(kept) >= k or len(wide) < k * OVERFETCH:
+            return kept[:k]
         return self._query(embedding, k, where)
 
     def _query(

@@ -9,7 +9,7 @@ import time
 from assistant.boilerplate import BoilerplateDetector, boilerplate_signature, recurring_signatures
 from assistant.comparison_text import comparison_units
 from assistant.dialogue import answer_kind, comparison_focus
-from assistant.extractive import ScoredSentence, citation_for, score_sentences
+from assistant.extractive import ScoredSentence, citation_for, cited, score_sentences
 from assistant.projects import ProjectCatalog
 from assistant.retrieval import HybridRetriever
 from regiostrat.embedders import Embedder
@@ -120,10 +120,7 @@ class ComparisonAnswerer:
                 else:
                     existing.highlight += f" … {sentence.text}"
                 # each sentence of a unit ("… erstellt. Sie dauerte …") carries the marker
-                parts.extend(
-                    f"{sentence.text[start:end]} [{existing.n}]"
-                    for start, end in split_sentences(sentence.text)
-                )
+                parts.append(cited(sentence.text, existing.n))
             lines.append(f"- **{label}**: " + " ".join(parts))
         timings["answer"] = time.perf_counter() - t0
         abstained = not citations

@@ -1,7 +1,6 @@
-"""The text side of cross-project comparisons: which sentences of a project's passages may be
-quoted (no page furniture, no boilerplate that recurs across projects, an anaphoric sentence
-joined to the one before) and whether a sentence names what the question asks for (an amount,
-a duration, a date, a count)."""
+"""The text side of cross-project comparisons: the quotable units of a project's passages
+(`extractive.quotable_units`, without boilerplate that recurs across the compared projects) and
+whether a unit names what the question asks for (an amount, a duration, a date, a count)."""
 
 from __future__ import annotations
 
@@ -12,23 +11,16 @@ from assistant.boilerplate import boilerplate_signature
 from assistant.extractive import (
     LEXICAL_WEIGHT,
     ScoredSentence,
-    answer_like,
-    is_page_furniture,
+    quotable_units,
     term_coverage,
     unasked_table_row,
 )
 from regiostrat.index.analyzer import analyze
-from regiostrat.sentences import split_sentences
 from regiostrat.types import Passage
 
 HEAD_MATCH = 0.5  # share of a term covered by its compound head
 KIND_BONUS = 0.05  # for a comparison unit naming what is asked (an amount, a duration, a date)
 
-# Sentences that lean on the one before ("Sie dauerte sieben Monate.") are quoted with it.
-_ANAPHORIC_START = re.compile(
-    r"(Sie|Er|Ihr|Ihre[mnrs]?|Ihm|Ihnen|Dies|Diese[mnrs]?|Dabei|Damit|Dafür|Dazu|Davon|"
-    r"Daraus|Darin|Dort|Hierfür|Hierzu|Stattdessen)\b"
-)
 _NUMBER_WORDS = (
     r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|"
     r"dreizehn|vierzehn|fünfzehn|sechzehn|zwanzig|dreißig|vierzig|fünfzig|hundert"
@@ -83,43 +75,24 @@ def comparison_units(
     before ("Sie dauerte …") is joined to it. Units naming what a question of `kind` asks for
     get a bonus; table rows are kept when they name it or the question's terms."""
     boilerplate = boilerplate or set()
+
+    def recurring(sentence: str) -> bool:
+        return boilerplate_signature(sentence) in boilerplate
+
     out: list[ScoredSentence] = []
     for index, passage in enumerate(passages):
         text = passage.chunk.text
-        previous: ScoredSentence | None = None
-        dropped = False  # the previous sentence was boilerplate: don't continue it
-        for start, end in split_sentences(text):
+        for start, end in quotable_units(passage.chunk, skip=recurring):
             sentence = text[start:end]
-            anaphoric = bool(_ANAPHORIC_START.match(sentence))
-            if (
-                is_page_furniture(sentence, passage.chunk.title, passage.chunk.section)
-                or boilerplate_signature(sentence) in boilerplate
-                or (anaphoric and dropped)
-            ):
-                previous, dropped = None, True
-                continue
-            dropped = False
-            if (
-                previous is not None
-                and anaphoric
-                and "\n" not in text[previous.end : start]
-                and answer_like(text[previous.start : end])
-            ):
-                start = previous.start
-                sentence = text[start:end]
-                out.pop()
-            elif not answer_like(sentence):
-                previous = None
-                continue
             terms = frozenset(analyze(sentence))
             coverage = compound_coverage(question_terms, terms)
             named = answers_kind(sentence, kind)
             if not named and unasked_table_row(sentence, term_coverage(question_terms, terms)):
-                previous = None
                 continue
             bonus = KIND_BONUS if named else 0.0
-            previous = ScoredSentence(
-                index, start, end, sentence, 0.0, coverage, terms, bonus, lexical_weight
+            out.append(
+                ScoredSentence(
+                    index, start, end, sentence, 0.0, coverage, terms, bonus, lexical_weight
+                )
             )
-            out.append(previous)
     return out

@@ -9,6 +9,7 @@ related".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import numpy as np
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
 from regiostrat.sentences import split_sentences
-from regiostrat.types import Citation, Passage
+from regiostrat.types import Chunk, Citation, Passage
 
 ABSTAIN_TEXT = (
     "Dazu finde ich in den Dokumenten nichts Belastbares. Die folgenden Stellen könnten "
@@ -90,18 +91,60 @@ def is_page_furniture(sentence: str, title: str, section: str = "") -> bool:
     return bool(title) and (title in sentence or sentence.rstrip(" .:") in title)
 
 
+# Sentences that lean on the one before ("Sie dauerte sieben Monate.") are quoted with it.
+_ANAPHORIC_START = re.compile(
+    r"(Sie|Er|Ihr|Ihre[mnrs]?|Ihm|Ihnen|Dies|Diese[mnrs]?|Dabei|Damit|Dafür|Dazu|Davon|"
+    r"Daraus|Darin|Dort|Hierfür|Hierzu|Stattdessen)\b"
+)
+
+
+def quotable_units(
+    chunk: Chunk, skip: Callable[[str], bool] | None = None
+) -> list[tuple[int, int]]:
+    """Spans of the chunk's text that may be quoted: answer-like sentences without page
+    furniture or what `skip` rules out (boilerplate); a sentence that leans on the one before
+    on the same line ("… erstellt. Sie dauerte neun Monate.") is joined to it, and dropped
+    with it."""
+    text = chunk.text
+    units: list[tuple[int, int]] = []
+    joinable = False  # the last unit ends just before the current sentence
+    dropped = False  # the previous sentence was ruled out: don't quote its continuation
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        anaphoric = bool(_ANAPHORIC_START.match(sentence))
+        if (
+            is_page_furniture(sentence, chunk.title, chunk.section)
+            or (skip is not None and skip(sentence))
+            or (anaphoric and dropped)
+        ):
+            joinable, dropped = False, True
+            continue
+        dropped = False
+        if (
+            joinable
+            and anaphoric
+            and "\n" not in text[units[-1][1] : start]
+            and answer_like(text[units[-1][0] : end])
+        ):
+            units[-1] = (units[-1][0], end)
+        elif answer_like(sentence):
+            units.append((start, end))
+        else:
+            joinable = False
+            continue
+        joinable = True
+    return units
+
+
 def candidate_sentences(
     passages: Sequence[Passage], question_terms: set[str]
 ) -> list[ScoredSentence]:
-    """Sentences of the passages, best lexical matches first, capped for speed."""
+    """Quotable units of the passages, best lexical matches first, capped for speed."""
     out: list[ScoredSentence] = []
     for index, passage in enumerate(passages):
-        chunk = passage.chunk
-        text = chunk.text
-        for start, end in split_sentences(text):
+        text = passage.chunk.text
+        for start, end in quotable_units(passage.chunk):
             sentence = text[start:end]
-            if not answer_like(sentence) or is_page_furniture(sentence, chunk.title, chunk.section):
-                continue
             terms = frozenset(analyze(sentence))
             coverage = term_coverage(question_terms, terms)
             if unasked_table_row(sentence, coverage):
@@ -157,6 +200,12 @@ def select_sentences(
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def cited(unit: str, n: int) -> str:
+    """The unit with the marker [n] after each of its sentences ("… erstellt. [1] Sie dauerte
+    … [1]"): every sentence of an answer carries its source."""
+    return " ".join(f"{unit[start:end]} [{n}]" for start, end in split_sentences(unit))
 
 
 def citation_for(n: int, passage: Passage, highlight: str = "") -> Citation:
@@ -235,7 +284,7 @@ class ExtractiveAnswerer:
         for sentence in chosen:
             n = numbers.setdefault(sentence.passage_index, len(numbers) + 1)
             highlights.setdefault(sentence.passage_index, []).append(sentence.text)
-            parts.append(f"{sentence.text} [{n}]")
+            parts.append(cited(sentence.text, n))
         citations = [
             citation_for(n, passages[index], " … ".join(highlights[index]))
             for index, n in numbers.items()

@@ -284,3 +284,11 @@ def test_single_answer_skips_running_heads_and_cross_project_boilerplate(
     assert "·" not in answer.text
     assert "gefördert" not in answer.text  # the funding notice every report carries
     assert all(c.project == "mv05-altmark" for c in answer.citations)
+
+
+def test_single_answer_quotes_a_sentence_with_the_one_it_leans_on(assistant: Assistant) -> None:
+    """A sentence like "Sie dauerte sieben Monate" only makes sense after the one before: both are
+    quoted, each with its citation."""
+    answer = assistant.ask("Wie lange dauerte die Regionalanalyse der Zukunftsregion Westküste?")
+    assert answer.answerer == "extractive" and not answer.abstained, answer.abstain_reason
+    assert re.search(r"erstellt\. \[(\d)\] Sie dauerte sieben Monate, [^[]*\[\1\]", answer.text)

@@ -17,12 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import chunk_document
-from ingest.clean import clean_document
-from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import Manifest, find_manifest, load_manifest
+from ingest.prefetch import (
+    LOOKAHEAD_FILES,
+    MIN_FILES_FOR_WORKERS,
+    ParsePrefetcher,
+    default_workers,
+)
 from regiostrat.embedders import Embedder
 from regiostrat.errors import IngestError, NotSearchableError
-from regiostrat.index.registry import SourceRecord
+from regiostrat.index.registry import DocumentRecord, SourceRecord
 from regiostrat.index.store import IndexStore, chunking_signature
 from regiostrat.settings import Settings
 from regiostrat.types import Chunk, DocumentMeta
@@ -100,6 +105,21 @@ def _meta_hash(meta: DocumentMeta | None) -> str:
 
 
 @dataclass
+class _Identity:
+    """What a file is, before parsing it: its content hash and the document id it yields."""
+
+    stat: os.stat_result
+    file_hash: str
+    doc_id: str
+    manifest_meta: DocumentMeta | None
+    meta_hash: str
+
+
+def _ingestible(path: Path) -> bool:
+    return path.name not in MANIFEST_NAMES and path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+@dataclass
 class _PendingDocument:
     """A document whose chunks wait in the batch; complete once they are stored."""
 
@@ -112,7 +132,13 @@ class _PendingDocument:
 class Ingestor:
     """One ingestion run over an open index."""
 
-    def __init__(self, store: IndexStore, settings: Settings, manifest: Manifest | None) -> None:
+    def __init__(
+        self,
+        store: IndexStore,
+        settings: Settings,
+        manifest: Manifest | None,
+        prefetcher: ParsePrefetcher | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.manifest = manifest
@@ -120,6 +146,10 @@ class Ingestor:
         self._signature = chunking_signature(settings)
         self._stage = self.report.stage_seconds
         self._pending: list[_PendingDocument] = []
+        self._prefetcher = prefetcher or ParsePrefetcher(settings.ingest, workers=0)
+        self._identities: dict[Path, _Identity] = {}
+        self._considered: set[Path] = set()
+        self._prefetched_docs: set[str] = set()
 
     def _timed(self, stage: str, started: float) -> None:
         self._stage[stage] = self._stage.get(stage, 0.0) + time.perf_counter() - started
@@ -141,21 +171,50 @@ class Ingestor:
         except OSError as exc:
             return FileResult(source, "failed", reason=f"Datei nicht lesbar: {exc.strerror or exc}")
 
-    def _ingest_supported(self, path: Path, source: str) -> FileResult:
-        registry = self.store.registry
-        key = str(path.resolve())
+    def prefetch(self, upcoming: Iterable[Path]) -> None:
+        """Hand the upcoming files that need parsing to the worker processes."""
+        if not self._prefetcher.enabled:
+            return
+        for path in upcoming:
+            if path in self._considered or not _ingestible(path):
+                continue
+            self._considered.add(path)
+            try:
+                identity = self._identities[path] = self._identify(path)
+            except OSError:
+                continue  # reported when the run reaches the file
+            if identity.doc_id in self._prefetched_docs or self._stored(identity):
+                continue
+            self._prefetched_docs.add(identity.doc_id)
+            self._prefetcher.submit(path, path.as_posix())
+
+    def _identify(self, path: Path) -> _Identity:
         stat = path.stat()
         file_hash = file_sha256(path)
         doc_id = hashlib.sha256(f"{file_hash}|{self._signature}".encode()).hexdigest()[:32]
         manifest_meta = self.manifest.lookup(path) if self.manifest else None
-        meta_hash = _meta_hash(manifest_meta)
+        return _Identity(stat, file_hash, doc_id, manifest_meta, _meta_hash(manifest_meta))
+
+    def _stored(self, identity: _Identity) -> DocumentRecord | None:
+        """The complete record of this content and metadata, when the index has it already."""
+        existing = self.store.registry.document(identity.doc_id)
+        if existing and existing.status == "complete" and existing.meta_hash == identity.meta_hash:
+            return existing
+        return None
+
+    def _ingest_supported(self, path: Path, source: str) -> FileResult:
+        registry = self.store.registry
+        key = str(path.resolve())
+        identity = self._identities.pop(path, None) or self._identify(path)
+        stat, file_hash, doc_id = identity.stat, identity.file_hash, identity.doc_id
+        manifest_meta, meta_hash = identity.manifest_meta, identity.meta_hash
         if any(p.doc_id == doc_id for p in self._pending):
             self.flush()  # same content queued from another path: store it first
         previous = registry.source(key)
-        existing = registry.document(doc_id)
         record = SourceRecord(key, source, doc_id, file_hash, stat.st_size, stat.st_mtime)
 
-        if existing and existing.status == "complete" and existing.meta_hash == meta_hash:
+        if existing := self._stored(identity):
+            self._prefetcher.discard(path)
             registry.set_source(record)
             self._drop_if_orphaned(previous.doc_id if previous else None, doc_id)
             if previous and previous.doc_id == doc_id:
@@ -165,7 +224,9 @@ class Ingestor:
             return FileResult(source, "duplicate", 0, reason=reason)
 
         started = time.perf_counter()
-        document = clean_document(load_document(path, self.settings.ingest, source=source))
+        document = self._prefetcher.take(path, source)
+        if document.content_hash != file_hash:
+            raise IngestError(path, "Datei wurde während der Verarbeitung geändert")
         if manifest_meta is not None:
             meta = manifest_meta.model_copy(update={"title": manifest_meta.title or document.title})
         else:
@@ -253,6 +314,13 @@ class Ingestor:
         self.store.record_build()
 
 
+def _parse_workers(settings: Settings, queue: list[Path]) -> int:
+    if sum(map(_ingestible, queue)) < MIN_FILES_FOR_WORKERS:
+        return 0
+    configured = settings.ingest.parse_workers
+    return default_workers() if configured is None else configured
+
+
 def resolve_manifest(paths: list[Path], settings: Settings) -> Manifest | None:
     manifest_path = settings.ingest.manifest or find_manifest(paths)
     return load_manifest(Path(manifest_path)) if manifest_path else None
@@ -271,12 +339,20 @@ def ingest_paths(
     """Ingest files and folders into the index of `settings`; the report lists every file."""
     started = time.perf_counter()
     manifest = resolve_manifest(paths, settings)
-    if rebuild:
-        IndexStore.reset(settings, embedder)
-    store = IndexStore.open(settings, embedder)
+    queue = list(files if files is not None else iter_files(paths))
+    prefetcher = ParsePrefetcher(settings.ingest, _parse_workers(settings, queue))
+    prefetcher.start()  # the workers start up while the index opens
     try:
-        ingestor = Ingestor(store, settings, manifest)
-        for path in files if files is not None else iter_files(paths):
+        if rebuild:
+            IndexStore.reset(settings, embedder)
+        store = IndexStore.open(settings, embedder)
+    except BaseException:
+        prefetcher.close()
+        raise
+    try:
+        ingestor = Ingestor(store, settings, manifest, prefetcher)
+        for index, path in enumerate(queue):
+            ingestor.prefetch(queue[index + 1 : index + 1 + LOOKAHEAD_FILES])
             result = ingestor.ingest_file(path)
             ingestor.report.results.append(result)
             if on_file:
@@ -286,6 +362,7 @@ def ingest_paths(
             ingestor.report.results.extend(ingestor.prune())
         ingestor.finish()
     finally:
+        prefetcher.close()
         store.close()
     ingestor.report.seconds = time.perf_counter() - started
     return ingestor.report

@@ -22,6 +22,10 @@ class IngestError(RegioStratError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self) -> tuple[type[IngestError], tuple[str, str]]:
+        # rebuilt from both fields when it crosses from a parse worker (see ingest.prefetch)
+        return type(self), (self.path, self.reason)
+
 
 class NotSearchableError(IngestError):
     """A scan without a text layer (and no OCR available): reported, not a failure."""

@@ -45,6 +45,13 @@ class IngestSettings(BaseModel):
         ge=1,
         description="Chunks embedded and stored per batch, across small files (bounds memory).",
     )
+    parse_workers: int | None = Field(
+        None,
+        ge=0,
+        description="Worker processes that parse the next files (at low CPU priority) while "
+        "the ingesting process embeds and stores; 0 parses in the ingesting process; default: "
+        "one per CPU core beyond the first, at most 4.",
+    )
     manifest: Path | None = Field(
         None, description="Manifest file; default: manifest.yaml/.csv next to or above the files."
     )

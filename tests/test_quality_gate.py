@@ -50,7 +50,9 @@ def test_whole_corpus_ingests_without_failures(corpus_index) -> None:  # type: i
 
 @pytest.mark.slow
 def test_quality_gate_on_gold_dev_set(
-    corpus_index, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    corpus_index,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     settings, _ = corpus_index
     monkeypatch.setenv("REGIOSTRAT_PATHS__DATA_DIR", str(settings.paths.data_dir))

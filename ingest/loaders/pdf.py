@@ -31,6 +31,10 @@ from regiostrat.errors import IngestError, NotSearchableError
 from regiostrat.settings import IngestSettings
 from regiostrat.types import Block, BlockKind, Document, Page
 
+from . import png_predictor
+
+png_predictor.install()  # scanned images decode at C speed (see png_predictor)
+
 _SCAN_MAX_LETTERS = 20  # a page with fewer letters and an image is a scan
 _OCR_MIN_PIXELS = 100  # smaller images are logos or decoration
 _OCR_IMAGE_BYTES = 512_000_000  # scans of posters exceed pypdf's default limit
@@ -433,8 +437,9 @@ def _ocr_page(page: PageObject, language: str) -> str:
                 picture = image.image
                 if picture is None or min(picture.size) < _OCR_MIN_PIXELS:
                     continue
-                target = Path(folder) / f"{index}.png"
-                picture.convert("L").save(target, compress_level=1)
+                # uncompressed greyscale: encoding a PNG cost up to 0.5 s per large scan
+                target = Path(folder) / f"{index}.pgm"
+                picture.convert("L").save(target)
                 dpi = min(max(round(picture.width / page_inches), 70), 1200)
                 result = subprocess.run(
                     ["tesseract", str(target), "stdout", "-l", language, "--dpi", str(dpi)],

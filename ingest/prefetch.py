@@ -1,0 +1,149 @@
+"""Files parsed ahead in worker processes while the ingesting process embeds and stores.
+
+Parsing (pypdf, OCR, DOCX, cleaning) is single-threaded Python; embedding and storing keep the
+ingesting process busy. Worker processes parse the next files meanwhile. They run at the lowest
+CPU priority (nice 19): on a small machine they take the time the embedder leaves idle instead of
+slowing it down; on a larger machine, or with the embedder on a GPU, they parse in parallel.
+
+- Results are taken in file order, so reports and progress stay as without workers.
+- Workers start before the index opens, so their start (importing the parsers, ~1 s) overlaps
+  with Chroma's; a run of only a few files does not start any (`MIN_FILES_FOR_WORKERS`).
+- A worker that dies on a file (a parser crash on a hostile PDF) costs that file only: the file
+  is parsed once more alone in a fresh worker, and reported as failed if that one dies too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from ingest.clean import clean_document
+from ingest.loaders import load_document
+from regiostrat.errors import IngestError
+from regiostrat.settings import IngestSettings
+from regiostrat.types import Document
+
+ParseFunction = Callable[[Path, IngestSettings, str], Document]
+
+LOOKAHEAD_FILES = 16
+"""Files submitted ahead of the one being ingested; bounds the parsed documents held at once."""
+
+MIN_FILES_FOR_WORKERS = 4
+"""Runs with fewer files to read parse them in the ingesting process: starting a worker costs
+about as much as parsing a few small files."""
+
+_WORKER_NICE = 19
+
+
+def parse_file(path: Path, settings: IngestSettings, source: str) -> Document:
+    """A file as a cleaned `Document`; raises `IngestError` for a file that cannot be read."""
+    return clean_document(load_document(path, settings, source=source))
+
+
+def default_workers() -> int:
+    """One worker per core beyond the first, at most four (parsing more at once rarely pays)."""
+    return min(4, max(1, (os.cpu_count() or 1) - 1))
+
+
+def _ready() -> None:
+    """A no-op task: submitting it makes the pool start its workers."""
+
+
+def _lower_priority() -> None:
+    # no nice() on this platform, or not permitted: the worker runs at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(_WORKER_NICE)
+
+
+class ParsePrefetcher:
+    """Parses submitted files in worker processes; `take` returns them in any order asked."""
+
+    def __init__(self, settings: IngestSettings, workers: int, parse: ParseFunction = parse_file):
+        self._settings = settings
+        self._workers = workers
+        self._parse = parse
+        self._pool: ProcessPoolExecutor | None = None
+        self._futures: dict[Path, tuple[str, Future[Document]]] = {}
+
+    def __enter__(self) -> ParsePrefetcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def enabled(self) -> bool:
+        return self._workers > 0
+
+    def start(self) -> None:
+        """Start the workers now (they start on the first `submit` otherwise)."""
+        if self.enabled:
+            self._executor().submit(_ready)
+
+    def submit(self, path: Path, source: str) -> None:
+        """Start parsing `path` in a worker (no-op without workers or when already submitted)."""
+        if not self.enabled or path in self._futures:
+            return
+        future = self._executor().submit(self._parse, path, self._settings, source)
+        self._futures[path] = (source, future)
+
+    def discard(self, path: Path) -> None:
+        """Forget a submitted file the run no longer needs (its content is stored already)."""
+        entry = self._futures.pop(path, None)
+        if entry is not None:
+            entry[1].cancel()
+
+    def take(self, path: Path, source: str) -> Document:
+        """The parsed document of `path` (parsed here when it was not submitted); raises
+        `IngestError` like `parse_file`."""
+        entry = self._futures.pop(path, None)
+        if entry is None:
+            return self._parse(path, self._settings, source)
+        try:
+            return entry[1].result()
+        except BrokenProcessPool:
+            return self._after_crash(path, source)
+
+    def _after_crash(self, path: Path, source: str) -> Document:
+        """A worker died: parse `path` alone to see whether it is the culprit, resubmit the rest."""
+        self._restart()
+        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_lower_priority) as solo:
+            try:
+                return solo.submit(self._parse, path, self._settings, source).result()
+            except BrokenProcessPool:
+                raise IngestError(
+                    path, "Verarbeitung abgebrochen: der Parser ist an dieser Datei abgestürzt"
+                ) from None
+
+    def _restart(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        pending, self._futures = self._futures, {}
+        for path, (source, _) in pending.items():
+            self.submit(path, source)
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=_context(), initializer=_lower_priority
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers; files still queued are dropped (the next run parses them)."""
+        if self._pool is not None:
+            # Workers still importing exit on their own once up: the run does not wait for them.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._futures.clear()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # "spawn": a fork of a process with the embedder's and Chroma's threads running can deadlock
+    return multiprocessing.get_context("spawn")

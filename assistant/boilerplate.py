@@ -104,7 +104,7 @@ class BoilerplateDetector:
         if not others:
             return False
         hits = self.store.lexical.search(sentence, BOILERPLATE_PROBE_HITS, Filters(projects=others))
-        chunks = self.store.vectors.get_chunks([chunk_id for chunk_id, _ in hits])
+        chunks = self.store.get_chunks([chunk_id for chunk_id, _ in hits])
         return any(
             similar_signatures(signature, boilerplate_signature(chunk.text[start:end]))
             for chunk in chunks.values()

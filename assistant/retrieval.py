@@ -79,7 +79,7 @@ class HybridRetriever:
         dense_scores = {chunk.id: score for chunk, score in dense}
         lexical_scores = dict(lexical)
         missing = [cid for cid, _ in lexical if cid not in chunks]
-        for cid, (chunk, vector) in self.store.vectors.get_chunks_with_vectors(missing).items():
+        for cid, (chunk, vector) in self.store.get_chunks_with_vectors(missing).items():
             chunks[cid] = chunk
             dense_scores[cid] = _cosine(embedding, vector)
         fused = weighted_rrf(

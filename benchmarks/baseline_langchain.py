@@ -143,7 +143,7 @@ def run_ours(
     failed = [r.source for r in report.failed]
 
     store = IndexStore.open(settings, embedder)
-    stored = store.vectors.get_chunks(sorted(store.vectors.all_ids()))
+    stored = store.get_chunks(sorted(store.vectors.all_ids()))
     chars = sum(len(chunk.text) for chunk in stored.values())
     retriever = HybridRetriever(store, settings.retrieval)
     lat_full, lat_noembed, top5_passages, top5_docs = [], [], [], []

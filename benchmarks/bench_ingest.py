@@ -137,7 +137,7 @@ def worker(
             ids = sorted(store.vectors.all_ids())
             texts: list[str] = []
             for start in range(0, len(ids), 1000):
-                got = store.vectors.get_chunks(ids[start : start + 1000])
+                got = store.get_chunks(ids[start : start + 1000])
                 texts.extend(c.text for c in got.values())
             problems = store.consistency_problems()
         finally:

@@ -71,7 +71,7 @@ def _top_source(store: IndexStore, settings: Settings, question: str) -> str:
 
 def _texts(store: IndexStore) -> str:
     ids = sorted(store.vectors.all_ids())
-    return "\n".join(c.text for c in store.vectors.get_chunks(ids).values())
+    return "\n".join(c.text for c in store.get_chunks(ids).values())
 
 
 @pytest.mark.chroma_server
@@ -107,8 +107,9 @@ def test_ingest_and_query_through_server(server_settings: Settings, docs: Path) 
             store, server_settings, "Wie viele Ortschaften fährt der Rufbus an?"
         ) == ("mobilitaet.md")
         # dense retrieval alone goes through the server as well
-        dense = store.vectors.query(store.embedder.embed_query("Rufbus Ortschaften"), 2)
+        dense = store.dense_search(store.embedder.embed_query("Rufbus Ortschaften"), 2)
         assert dense and Path(dense[0][0].source).name == "mobilitaet.md"
+        assert "Rufbus" in dense[0][0].text
 
         assistant = Assistant(server_settings, store)
         answer = assistant.ask("Wie viele Ortschaften verbindet der Rufbus?")

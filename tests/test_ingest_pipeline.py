@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,9 +76,7 @@ def test_modified_file_replaces_its_chunks(settings: Settings, docs: Path) -> No
     assert _statuses(report)["mobilitaet.txt"] == "updated"
     store = _open(settings)
     try:
-        texts = " ".join(
-            c.text for c in store.vectors.get_chunks(sorted(store.vectors.all_ids())).values()
-        )
+        texts = " ".join(c.text for c in store.get_chunks(sorted(store.vectors.all_ids())).values())
         assert "On-Demand-Shuttle" in texts and "Rufbus" not in texts
         assert store.lexical.search("Rufbus", 5) == []
         assert store.consistency_problems() == []
@@ -175,6 +174,51 @@ def test_opening_with_another_embedder_fails_clearly(settings: Settings, docs: P
         IndexStore.open(settings, _OtherSpaceEmbedder())
     # a rebuild with the new embedder is the documented way out
     report = ingest_paths([docs], settings, _OtherSpaceEmbedder(), rebuild=True)
+    assert _statuses(report) == {"energie.md": "added", "mobilitaet.txt": "added"}
+
+
+def test_an_index_of_the_previous_format_is_migrated_without_re_embedding(
+    settings: Settings, docs: Path
+) -> None:
+    ingest_paths([docs], settings, FakeEmbedder())
+    # Make it what format 1 wrote: chunk texts in Chroma, none in the lexical index.
+    store = IndexStore.open(settings, FakeEmbedder())
+    stored = store.get_chunks_with_vectors(sorted(store.lexical.ids()))
+    chunks = {cid: chunk for cid, (chunk, _) in stored.items()}
+    store.vectors._collection.update(
+        ids=list(stored),
+        embeddings=[vector for _, vector in stored.values()],
+        documents=[chunk.text for chunk, _ in stored.values()],
+    )
+    store.close()
+    with sqlite3.connect(Path(settings.paths.data_dir) / "lexical.sqlite") as conn:
+        conn.execute("ALTER TABLE chunks DROP COLUMN text")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.close()
+
+    store = IndexStore.open(settings, FakeEmbedder())
+    try:
+        hits = store.dense_search(FakeEmbedder().embed_query("Rufbus Ortschaften"), 5)
+        assert any("22 Ortschaften" in chunk.text for chunk, _ in hits)
+        assert store.get_chunks(list(chunks)) == chunks
+    finally:
+        store.close()
+    report = ingest_paths([docs], settings, FakeEmbedder())
+    assert report.embedded == 0 and report.count("unchanged") == 2
+
+
+def test_a_lexical_index_of_another_version_asks_for_a_rebuild_and_rebuilds(
+    settings: Settings, docs: Path
+) -> None:
+    ingest_paths([docs], settings, FakeEmbedder())
+    with sqlite3.connect(Path(settings.paths.data_dir) / "lexical.sqlite") as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(IndexMismatchError, match="neu aufbauen"):
+        IndexStore.open(settings, FakeEmbedder())
+
+    report = ingest_paths([docs], settings, FakeEmbedder(), rebuild=True)
+
     assert _statuses(report) == {"energie.md": "added", "mobilitaet.txt": "added"}
 
 

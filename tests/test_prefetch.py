@@ -39,7 +39,7 @@ def _ingest(settings: Settings, folder: Path, workers: int) -> tuple[list, dict[
     report = ingest_paths([folder], settings, embedder)
     store = IndexStore.open(settings, embedder)
     try:
-        chunks = store.vectors.get_chunks(sorted(store.vectors.all_ids()))
+        chunks = store.get_chunks(sorted(store.vectors.all_ids()))
         assert store.consistency_problems() == []
     finally:
         store.close()

@@ -1,11 +1,12 @@
 """The lexical (keyword) index: SQLite FTS5 over the German analyzer's terms, ranked with BM25.
 
 It holds the same chunks as Chroma, under the same ids, and is updated by every ingest run. Each
-chunk is one row of `chunks` (its metadata for filtering, and its analysed text as space-separated
-terms); `chunks_fts` is an external-content FTS5 index over those terms, kept in step by triggers,
-so inserting, replacing or deleting a row is all it takes. FTS5 only splits the terms on spaces
-(tokenizer unicode61); all linguistics happen in `regiostrat.index.analyzer`, for chunks and
-queries alike.
+chunk is one row of `chunks`: its metadata for filtering, its text, and its analysed text as
+space-separated terms. (The texts live here rather than in Chroma, whose full-text index of
+stored documents doubled the cost of writing a chunk and is never used.) `chunks_fts` is an
+external-content FTS5 index over the terms, kept in step by triggers, so inserting, replacing or
+deleting a row is all it takes. FTS5 only splits the terms on spaces (tokenizer unicode61); all
+linguistics happen in `regiostrat.index.analyzer`, for chunks and queries alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from regiostrat.index import sqlite
 from regiostrat.index.analyzer import analyze
 from regiostrat.types import Chunk, Filters
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: chunk texts stored here
 # Queries are cut to this many distinct terms (a pasted document must not become a huge query).
 MAX_QUERY_TERMS = 256
 # Filters whose matching chunk ids are kept in memory (until the index changes).
@@ -39,7 +41,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     doc_type TEXT NOT NULL,
     date TEXT,
     themes TEXT NOT NULL,
-    terms TEXT NOT NULL
+    terms TEXT NOT NULL,
+    text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc_id ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS chunks_project ON chunks (project, id);
@@ -61,13 +64,14 @@ END;
 """
 
 _UPSERT = """
-INSERT INTO chunks (id, doc_id, source, project, doc_type, date, themes, terms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO chunks (id, doc_id, source, project, doc_type, date, themes, terms, text)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     doc_id = excluded.doc_id, source = excluded.source, project = excluded.project,
     doc_type = excluded.doc_type, date = excluded.date, themes = excluded.themes,
-    terms = excluded.terms
+    terms = excluded.terms, text = excluded.text
 """
+_TEXTS_PER_QUERY = 500  # ids per `IN (...)` (SQLite allows 32766 parameters)
 
 
 class LexicalIndex:
@@ -77,9 +81,17 @@ class LexicalIndex:
     web app) may read and write the same file, as SQLite's WAL mode allows.
     """
 
-    def __init__(self, path: Path, split_compounds: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        split_compounds: bool = True,
+        legacy_texts: Callable[[Sequence[str]], dict[str, str]] | None = None,
+    ) -> None:
+        """`legacy_texts` reads chunk texts by id from where schema 1 kept them (Chroma): an
+        index of that version is then brought to this one in place, without re-embedding."""
         self.path = Path(path)
         self.split_compounds = split_compounds
+        self._legacy_texts = legacy_texts
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._id_cache: OrderedDict[str, tuple[tuple[int, int], list[str]]] = OrderedDict()
@@ -98,6 +110,7 @@ class LexicalIndex:
         expected = {"schema_version": str(SCHEMA_VERSION), "analyzer": self._analyzer_name()}
         with self._lock:
             self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        self._migrate_from_schema_1()
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", expected.items()
@@ -109,6 +122,25 @@ class LexicalIndex:
                     f"Der Stichwortindex {self.path} passt nicht zu dieser Version ({key}: "
                     f"{found[key]!r} statt {value!r}). Bitte den Index neu aufbauen."
                 )
+
+    def _migrate_from_schema_1(self) -> None:
+        """Schema 1 kept chunk texts in Chroma only: copy them into a new `text` column."""
+        if self._legacy_texts is None:
+            return
+        with self._transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None or row[0] != "1":
+                return
+            conn.execute("ALTER TABLE chunks ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+            ids = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY rowid")]
+            for start in range(0, len(ids), _TEXTS_PER_QUERY):
+                texts = self._legacy_texts(ids[start : start + _TEXTS_PER_QUERY])
+                conn.executemany(
+                    "UPDATE chunks SET text = ? WHERE id = ?", [(t, i) for i, t in texts.items()]
+                )
+            conn.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite.transaction(self._conn, self._lock)
@@ -125,6 +157,7 @@ class LexicalIndex:
                 chunk.meta.date.isoformat() if chunk.meta.date else None,
                 json.dumps(chunk.meta.themes, ensure_ascii=False),
                 " ".join(analyze(chunk.text, self.split_compounds)),
+                chunk.text,
             )
             for chunk in chunks
         ]
@@ -140,6 +173,17 @@ class LexicalIndex:
         """Remove all chunks of the given documents."""
         with self._transaction() as conn:
             conn.executemany("DELETE FROM chunks WHERE doc_id = ?", [(d,) for d in doc_ids])
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The texts of the chunks with these ids (unknown ids are left out)."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(ids), _TEXTS_PER_QUERY):
+                part = list(ids[start : start + _TEXTS_PER_QUERY])
+                marks = ",".join("?" * len(part))
+                query = f"SELECT id, text FROM chunks WHERE id IN ({marks})"
+                found.update(self._conn.execute(query, part).fetchall())
+        return found
 
     def ids(self) -> set[str]:
         """The ids of all indexed chunks."""

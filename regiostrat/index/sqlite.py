@@ -37,3 +37,9 @@ def transaction(conn: sqlite3.Connection, lock: threading.RLock) -> Iterator[sql
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def remove(path: Path) -> None:
+    """Delete a database file with its WAL and shared-memory files (none may be open)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from regiostrat.embedders import Embedder
 from regiostrat.errors import IndexMismatchError
+from regiostrat.index import sqlite
 from regiostrat.index.lexical import LexicalIndex
 from regiostrat.index.registry import Registry
 from regiostrat.index.vector_store import VectorStore
 from regiostrat.settings import Settings
 from regiostrat.types import Chunk, Filters
 
-INDEX_FORMAT = "1"
+INDEX_FORMAT = "2"  # 2: chunk texts in the lexical index, not in Chroma
 # Up to this many matching chunks, a filtered dense search is restricted to their ids (known
 # from the lexical index); broader filters filter a wider unfiltered search instead
 # (benchmarks/results/query-*.md: at 100k chunks ~20 ms for 4-20k ids, ~40 ms for 50k).
@@ -52,9 +53,8 @@ class IndexStore:
         data_dir.mkdir(parents=True, exist_ok=True)
         registry = Registry(data_dir / "registry.sqlite")
         vectors = VectorStore(settings.chroma, data_dir)
-        store = cls(
-            settings, embedder, vectors, LexicalIndex(data_dir / "lexical.sqlite"), registry
-        )
+        lexical = LexicalIndex(data_dir / "lexical.sqlite", legacy_texts=vectors.legacy_documents)
+        store = cls(settings, embedder, vectors, lexical, registry)
         store.check_embedder()
         return store
 
@@ -63,7 +63,12 @@ class IndexStore:
         """Empty the index completely (for a rebuild with other embedder or chunking)."""
         data_dir = Path(settings.paths.data_dir)
         registry = Registry(data_dir / "registry.sqlite")
-        lexical = LexicalIndex(data_dir / "lexical.sqlite")
+        lexical_path = data_dir / "lexical.sqlite"
+        try:
+            lexical = LexicalIndex(lexical_path)
+        except IndexMismatchError:  # written by an older version: rebuilt from scratch anyway
+            sqlite.remove(lexical_path)
+            lexical = LexicalIndex(lexical_path)
         vectors = VectorStore(settings.chroma, data_dir)
         try:
             vectors.reset()
@@ -118,10 +123,31 @@ class IndexStore:
     ) -> list[tuple[Chunk, float]]:
         """The k nearest chunks that pass `filters`, with cosine similarity."""
         if filters is None or filters.is_empty():
-            return self.vectors.query(embedding, k)
-        ids = self.lexical.matching_ids(filters)
-        within = ids if len(ids) <= MAX_RESTRICTED_IDS else None
-        return self.vectors.query(embedding, k, filters, within=within)
+            hits = self.vectors.query(embedding, k)
+        else:
+            ids = self.lexical.matching_ids(filters)
+            within = ids if len(ids) <= MAX_RESTRICTED_IDS else None
+            hits = self.vectors.query(embedding, k, filters, within=within)
+        texts = self.lexical.texts([chunk.id for chunk, _ in hits])
+        return [(_with_text(chunk, texts), score) for chunk, score in hits if chunk.id in texts]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        """Chunks by id (unknown ids are left out)."""
+        records = self.vectors.get_records(ids)
+        texts = self.lexical.texts(list(records))
+        return {
+            cid: _with_text(chunk, texts) for cid, (chunk, _) in records.items() if cid in texts
+        }
+
+    def get_chunks_with_vectors(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
+        """Chunks and their stored vectors in one read (for hits found only lexically)."""
+        records = self.vectors.get_records(ids, with_vectors=True)
+        texts = self.lexical.texts(list(records))
+        return {
+            cid: (_with_text(chunk, texts), vector or [])
+            for cid, (chunk, vector) in records.items()
+            if cid in texts
+        }
 
     # -- writes that keep the three stores consistent -----------------------------------------
     def store_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
@@ -152,3 +178,9 @@ class IndexStore:
     def close(self) -> None:
         self.lexical.close()
         self.registry.close()
+
+
+def _with_text(chunk: Chunk, texts: dict[str, str]) -> Chunk:
+    """The chunk read from Chroma with its text from the lexical index (callers keep only the
+    chunks both have: one the other lacks is being written by another process)."""
+    return chunk.model_copy(update={"text": texts[chunk.id]})

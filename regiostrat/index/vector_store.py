@@ -1,7 +1,9 @@
 """Chroma as the vector store: embedded (PersistentClient) by default, a server when configured.
 
-Chroma's own default embedding function is never used (it would download a model): vectors are
-always computed by our embedder and passed in.
+Chroma holds each chunk's vector and metadata; the chunk texts live in the lexical index and
+`IndexStore` joins them (chunks read here have an empty text). Chroma's own default embedding
+function is never used (it would download a model): vectors are always computed by our embedder
+and passed in.
 """
 
 from __future__ import annotations
@@ -172,8 +174,7 @@ class VectorStore:
         self._collection.upsert(
             ids=[c.id for c in chunks],
             embeddings=[list(e) for e in embeddings],
-            documents=[c.text for c in chunks],
-            metadatas=[chunk_metadata(c) for c in chunks],
+            metadatas=[chunk_metadata(c) for c in chunks],  # texts: in the lexical index
         )
 
     def delete_ids(self, ids: Iterable[str]) -> None:
@@ -210,24 +211,29 @@ class VectorStore:
                 found.setdefault(meta["content_hash"], [float(x) for x in emb])
         return found
 
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
-        return {cid: chunk for cid, (chunk, _) in self._get(ids, with_vectors=False).items()}
+    def get_records(
+        self, ids: Sequence[str], with_vectors: bool = False
+    ) -> dict[str, tuple[Chunk, list[float] | None]]:
+        """Chunks by id, without their texts (`IndexStore.get_chunks` adds those), and their
+        stored vectors when asked for (for hits found only lexically)."""
+        return self._get(ids, with_vectors)
 
-    def get_chunks_with_vectors(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
-        """Chunks and their stored vectors in one read (for hits found only lexically)."""
-        return self._get(ids, with_vectors=True)
+    def legacy_documents(self, ids: Sequence[str]) -> dict[str, str]:
+        """Texts stored in Chroma by the index format 1 (read once, to migrate them)."""
+        result = self._collection.get(ids=list(ids), include=["documents"])
+        return {
+            cid: text for cid, text in zip(result["ids"], result["documents"], strict=True) if text
+        }
 
     def _get(self, ids: Sequence[str], with_vectors: bool) -> dict[str, tuple[Chunk, Any]]:
         if not ids:
             return {}
-        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        include = ["metadatas"] + (["embeddings"] if with_vectors else [])
         result = self._collection.get(ids=list(ids), include=include)
         vectors = result["embeddings"] if with_vectors else [None] * len(result["ids"])
         return {
-            cid: (chunk_from_record(cid, text or "", meta), None if v is None else list(v))
-            for cid, text, meta, v in zip(
-                result["ids"], result["documents"], result["metadatas"], vectors, strict=True
-            )
+            cid: (chunk_from_record(cid, "", meta), None if v is None else list(v))
+            for cid, meta, v in zip(result["ids"], result["metadatas"], vectors, strict=True)
         }
 
     def query(
@@ -237,7 +243,7 @@ class VectorStore:
         filters: Filters | None = None,
         within: Sequence[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity (higher is better).
+        """Nearest chunks (without texts) with cosine similarity (higher is better).
 
         `within`: the ids of the chunks that pass `filters`, when the caller knows them (the
         lexical index does): the search is then restricted to them, which costs a fraction of
@@ -277,15 +283,11 @@ class VectorStore:
             n_results=k,  # Chroma returns fewer when the collection is smaller
             where=where,
             ids=list(ids) if ids is not None else None,
-            include=["documents", "metadatas", "distances"],
+            include=["metadatas", "distances"],
         )
         return [
-            (chunk_from_record(cid, text or "", meta), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                result["ids"][0],
-                result["documents"][0],
-                result["metadatas"][0],
-                result["distances"][0],
-                strict=True,
+            (chunk_from_record(cid, "", meta), 1.0 - float(dist))
+            for cid, meta, dist in zip(
+                result["ids"][0], result["metadatas"][0], result["distances"][0], strict=True
             )
         ]

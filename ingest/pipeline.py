@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.chunking import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.manifest import Manifest, find_manifest, load_manifest
 from ingest.prefetch import (
@@ -25,6 +24,7 @@ from ingest.prefetch import (
     ParsePrefetcher,
     default_workers,
 )
+from ingest.prepare import FileJob
 from regiostrat.embedders import Embedder
 from regiostrat.errors import IngestError, NotSearchableError
 from regiostrat.index.registry import DocumentRecord, SourceRecord
@@ -127,6 +127,7 @@ class _PendingDocument:
     record: SourceRecord
     previous: SourceRecord | None
     chunks: list[Chunk]
+    terms: list[str]  # the chunks' lexical index terms
 
 
 class Ingestor:
@@ -146,7 +147,7 @@ class Ingestor:
         self._signature = chunking_signature(settings)
         self._stage = self.report.stage_seconds
         self._pending: list[_PendingDocument] = []
-        self._prefetcher = prefetcher or ParsePrefetcher(settings.ingest, workers=0)
+        self._prefetcher = prefetcher or ParsePrefetcher(workers=0)
         self._identities: dict[Path, _Identity] = {}
         self._considered: set[Path] = set()
         self._prefetched_docs: set[str] = set()
@@ -186,7 +187,7 @@ class Ingestor:
             if identity.doc_id in self._prefetched_docs or self._stored(identity):
                 continue
             self._prefetched_docs.add(identity.doc_id)
-            self._prefetcher.submit(path, path.as_posix())
+            self._prefetcher.submit(self._job(path, identity))
 
     def _identify(self, path: Path) -> _Identity:
         stat = path.stat()
@@ -194,6 +195,16 @@ class Ingestor:
         doc_id = hashlib.sha256(f"{file_hash}|{self._signature}".encode()).hexdigest()[:32]
         manifest_meta = self.manifest.lookup(path) if self.manifest else None
         return _Identity(stat, file_hash, doc_id, manifest_meta, _meta_hash(manifest_meta))
+
+    def _job(self, path: Path, identity: _Identity) -> FileJob:
+        return FileJob(
+            path,
+            path.as_posix(),
+            identity.doc_id,
+            identity.manifest_meta,
+            self.settings.ingest,
+            self.store.lexical.split_compounds,
+        )
 
     def _stored(self, identity: _Identity) -> DocumentRecord | None:
         """The complete record of this content and metadata, when the index has it already."""
@@ -207,7 +218,7 @@ class Ingestor:
         key = str(path.resolve())
         identity = self._identities.pop(path, None) or self._identify(path)
         stat, file_hash, doc_id = identity.stat, identity.file_hash, identity.doc_id
-        manifest_meta, meta_hash = identity.manifest_meta, identity.meta_hash
+        meta_hash = identity.meta_hash
         if any(p.doc_id == doc_id for p in self._pending):
             self.flush()  # same content queued from another path: store it first
         previous = registry.source(key)
@@ -224,52 +235,47 @@ class Ingestor:
             return FileResult(source, "duplicate", 0, reason=reason)
 
         started = time.perf_counter()
-        document = self._prefetcher.take(path, source)
-        if document.content_hash != file_hash:
-            raise IngestError(path, "Datei wurde während der Verarbeitung geändert")
-        if manifest_meta is not None:
-            meta = manifest_meta.model_copy(update={"title": manifest_meta.title or document.title})
-        else:
-            meta = DocumentMeta(title=document.title)
-        document = document.model_copy(update={"meta": meta, "title": meta.title})
-        chunks = chunk_document(
-            document, doc_id, self.settings.ingest.chunk_size, self.settings.ingest.chunk_overlap
-        )
+        prepared = self._prefetcher.take(self._job(path, identity))
         self._timed("parse_clean_chunk", started)
+        if prepared.content_hash != file_hash:
+            raise IngestError(path, "Datei wurde während der Verarbeitung geändert")
+        chunks = prepared.chunks
         if not chunks:
             raise IngestError(path, "kein durchsuchbarer Text gefunden")
 
         registry.begin_document(
             doc_id,
-            document.title,
-            document.format,
-            meta,
+            prepared.title,
+            prepared.format,
+            prepared.meta,
             meta_hash,
-            len(document.pages),
+            prepared.n_pages,
             [c.id for c in chunks],
-            document.warnings,
+            prepared.warnings,
         )
-        self._pending.append(_PendingDocument(doc_id, record, previous, chunks))
+        self._pending.append(_PendingDocument(doc_id, record, previous, chunks, prepared.terms))
         if sum(len(p.chunks) for p in self._pending) >= self.settings.ingest.batch_chunks:
             self.flush()
         status = "updated" if previous else "added"
-        return FileResult(source, status, len(chunks), warnings=list(document.warnings))
+        return FileResult(source, status, len(chunks), warnings=list(prepared.warnings))
 
     def flush(self) -> None:
         """Embed and store the queued documents' chunks together (small files share one
         batch: fewer, fuller model calls and Chroma writes), then mark them complete."""
         pending, self._pending = self._pending, []
         chunks = [c for p in pending for c in p.chunks]
+        terms = [t for p in pending for t in p.terms]
         batch_size = self.settings.ingest.batch_chunks
         for start in range(0, len(chunks), batch_size):
-            self._embed_and_store(chunks[start : start + batch_size])
+            end = start + batch_size
+            self._embed_and_store(chunks[start:end], terms[start:end])
         registry = self.store.registry
         for doc in pending:
             registry.complete_document(doc.doc_id)
             registry.set_source(doc.record)
             self._drop_if_orphaned(doc.previous.doc_id if doc.previous else None, doc.doc_id)
 
-    def _embed_and_store(self, batch: list[Chunk]) -> None:
+    def _embed_and_store(self, batch: list[Chunk], terms: list[str]) -> None:
         began = time.perf_counter()
         known = self.store.vectors.embeddings_by_content_hash([c.content_hash for c in batch])
         missing = list({c.content_hash: c for c in batch if c.content_hash not in known}.values())
@@ -282,7 +288,7 @@ class Ingestor:
         self.report.embedded += len(missing)
         self.report.reused += len(batch) - len(missing)
         began = time.perf_counter()
-        self.store.store_chunks(batch, [known[c.content_hash] for c in batch])
+        self.store.store_chunks(batch, [known[c.content_hash] for c in batch], terms)
         self._timed("store", began)
 
     def _drop_if_orphaned(self, old_doc_id: str | None, new_doc_id: str) -> None:
@@ -340,7 +346,7 @@ def ingest_paths(
     started = time.perf_counter()
     manifest = resolve_manifest(paths, settings)
     queue = list(files if files is not None else iter_files(paths))
-    prefetcher = ParsePrefetcher(settings.ingest, _parse_workers(settings, queue))
+    prefetcher = ParsePrefetcher(_parse_workers(settings, queue))
     prefetcher.start()  # the workers start up while the index opens
     try:
         if rebuild:

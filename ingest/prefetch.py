@@ -1,15 +1,18 @@
-"""Files parsed ahead in worker processes while the ingesting process embeds and stores.
+"""Files prepared ahead in worker processes while the ingesting process embeds and stores.
 
-Parsing (pypdf, OCR, DOCX, cleaning) is single-threaded Python; embedding and storing keep the
-ingesting process busy. Worker processes parse the next files meanwhile. They run at the lowest
-CPU priority (nice 19): on a small machine they take the time the embedder leaves idle instead of
-slowing it down; on a larger machine, or with the embedder on a GPU, they parse in parallel.
+Preparing a file (`ingest.prepare`: parsing with pypdf, OCR, DOCX, cleaning, chunking, lexical
+analysis) is single-threaded Python; embedding and storing keep the ingesting process busy.
+Worker processes prepare the next files meanwhile. They run at the lowest CPU priority (nice
+19): on a small machine they take the time the embedder leaves idle instead of slowing it down;
+on a larger machine, or with the embedder on a GPU, they work in parallel.
 
 - Results are taken in file order, so reports and progress stay as without workers.
+- A file no worker has started yet when the run needs it is prepared by the ingesting process
+  itself (waiting would be slower).
 - Workers start before the index opens, so their start (importing the parsers, ~1 s) overlaps
   with Chroma's; a run of only a few files does not start any (`MIN_FILES_FOR_WORKERS`).
 - A worker that dies on a file (a parser crash on a hostile PDF) costs that file only: the file
-  is parsed once more alone in a fresh worker, and reported as failed if that one dies too.
+  is prepared once more alone in a fresh worker, and reported as failed if that one dies too.
 """
 
 from __future__ import annotations
@@ -22,13 +25,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ingest.clean import clean_document
-from ingest.loaders import load_document
+from ingest.prepare import FileJob, PreparedFile, prepare_file
 from regiostrat.errors import IngestError
-from regiostrat.settings import IngestSettings
-from regiostrat.types import Document
 
-ParseFunction = Callable[[Path, IngestSettings, str], Document]
+PrepareFunction = Callable[[FileJob], PreparedFile]
 
 LOOKAHEAD_FILES = 16
 """Files submitted ahead of the one being ingested; bounds the parsed documents held at once."""
@@ -38,11 +38,6 @@ MIN_FILES_FOR_WORKERS = 4
 about as much as parsing a few small files."""
 
 _WORKER_NICE = 19
-
-
-def parse_file(path: Path, settings: IngestSettings, source: str) -> Document:
-    """A file as a cleaned `Document`; raises `IngestError` for a file that cannot be read."""
-    return clean_document(load_document(path, settings, source=source))
 
 
 def default_workers() -> int:
@@ -61,14 +56,13 @@ def _lower_priority() -> None:
 
 
 class ParsePrefetcher:
-    """Parses submitted files in worker processes; `take` returns them in any order asked."""
+    """Prepares submitted files in worker processes; `take` returns them in any order asked."""
 
-    def __init__(self, settings: IngestSettings, workers: int, parse: ParseFunction = parse_file):
-        self._settings = settings
+    def __init__(self, workers: int, prepare: PrepareFunction = prepare_file) -> None:
         self._workers = workers
-        self._parse = parse
+        self._prepare = prepare
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: dict[Path, tuple[str, Future[Document]]] = {}
+        self._futures: dict[Path, tuple[FileJob, Future[PreparedFile]]] = {}
 
     def __enter__(self) -> ParsePrefetcher:
         return self
@@ -85,12 +79,11 @@ class ParsePrefetcher:
         if self.enabled:
             self._executor().submit(_ready)
 
-    def submit(self, path: Path, source: str) -> None:
-        """Start parsing `path` in a worker (no-op without workers or when already submitted)."""
-        if not self.enabled or path in self._futures:
+    def submit(self, job: FileJob) -> None:
+        """Start preparing `job` in a worker (no-op without workers or when already submitted)."""
+        if not self.enabled or job.path in self._futures:
             return
-        future = self._executor().submit(self._parse, path, self._settings, source)
-        self._futures[path] = (source, future)
+        self._futures[job.path] = (job, self._executor().submit(self._prepare, job))
 
     def discard(self, path: Path) -> None:
         """Forget a submitted file the run no longer needs (its content is stored already)."""
@@ -98,26 +91,27 @@ class ParsePrefetcher:
         if entry is not None:
             entry[1].cancel()
 
-    def take(self, path: Path, source: str) -> Document:
-        """The parsed document of `path` (parsed here when it was not submitted); raises
-        `IngestError` like `parse_file`."""
-        entry = self._futures.pop(path, None)
-        if entry is None:
-            return self._parse(path, self._settings, source)
+    def take(self, job: FileJob) -> PreparedFile:
+        """The prepared file of `job`, from a worker or prepared here when no worker has
+        started on it; raises `IngestError` like `prepare_file`."""
+        entry = self._futures.pop(job.path, None)
+        if entry is None or entry[1].cancel():
+            return self._prepare(job)
         try:
             return entry[1].result()
         except BrokenProcessPool:
-            return self._after_crash(path, source)
+            return self._after_crash(job)
 
-    def _after_crash(self, path: Path, source: str) -> Document:
-        """A worker died: parse `path` alone to see whether it is the culprit, resubmit the rest."""
+    def _after_crash(self, job: FileJob) -> PreparedFile:
+        """A worker died: prepare `job` alone to see whether it is the culprit, resubmit the
+        rest."""
         self._restart()
         with ProcessPoolExecutor(1, mp_context=_context(), initializer=_lower_priority) as solo:
             try:
-                return solo.submit(self._parse, path, self._settings, source).result()
+                return solo.submit(self._prepare, job).result()
             except BrokenProcessPool:
                 raise IngestError(
-                    path, "Verarbeitung abgebrochen: der Parser ist an dieser Datei abgestürzt"
+                    job.path, "Verarbeitung abgebrochen: der Parser ist an dieser Datei abgestürzt"
                 ) from None
 
     def _restart(self) -> None:
@@ -125,8 +119,8 @@ class ParsePrefetcher:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         pending, self._futures = self._futures, {}
-        for path, (source, _) in pending.items():
-            self.submit(path, source)
+        for job, _ in pending.values():
+            self.submit(job)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -136,7 +130,7 @@ class ParsePrefetcher:
         return self._pool
 
     def close(self) -> None:
-        """Stop the workers; files still queued are dropped (the next run parses them)."""
+        """Stop the workers; files still queued are dropped (the next run prepares them)."""
         if self._pool is not None:
             # Workers still importing exit on their own once up: the run does not wait for them.
             self._pool.shutdown(wait=False, cancel_futures=True)

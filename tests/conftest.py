@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from regiostrat.embedders.fake import FakeEmbedder
-from regiostrat.settings import EmbedderSettings, PathSettings, Settings
+from regiostrat.settings import EmbedderSettings, IngestSettings, PathSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -56,10 +56,13 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings with a fresh index directory and the fake embedder."""
+    """Settings with a fresh index directory and the fake embedder, files prepared in the
+    test process (a parse worker costs ~2 s to start; `test_prefetch` and the whole-corpus
+    quality gate ingest with workers)."""
     return Settings(
         paths=PathSettings(data_dir=tmp_path / "index", corpus_dirs=[tmp_path / "docs"]),
         embedder=EmbedderSettings(backend="fake"),
+        ingest=IngestSettings(parse_workers=0),
     )
 
 

@@ -4,6 +4,7 @@ a parser crash costs one file, workers run at low priority."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ from worker_parsers import crash_on_marked_files, report_priority
 
 from ingest.pipeline import ingest_paths
 from ingest.prefetch import MIN_FILES_FOR_WORKERS, ParsePrefetcher
+from ingest.prepare import FileJob
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.errors import IngestError
+from regiostrat.index.lexical import index_terms
 from regiostrat.index.store import IndexStore
 from regiostrat.settings import IngestSettings, Settings
 
@@ -68,37 +71,56 @@ def test_workers_give_the_same_index_and_report_as_parsing_inline(
     assert any("stündlich" in text for text in with_workers[1].values())
 
 
+def _wait_until_dispatched(prefetcher: ParsePrefetcher, *jobs: FileJob) -> None:
+    """Until the jobs are handed to a worker (a job still queued is prepared by the caller)."""
+    futures = [prefetcher._futures[job.path][1] for job in jobs]
+    deadline = time.monotonic() + 30
+    while not all(f.running() or f.done() for f in futures):
+        assert time.monotonic() < deadline, "no worker took the jobs"
+        time.sleep(0.01)
+
+
+def _job(path: Path) -> FileJob:
+    return FileJob(path, path.name, f"doc-{path.stem}", None, IngestSettings(), True)
+
+
 def test_a_parser_crash_costs_only_that_file(tmp_path: Path) -> None:
     names = ["a.md", "crash.md", "b.md", "c.md"]
     for name in names:
         (tmp_path / name).write_text(f"# Datei {name}\n\nText der Datei {name}.\n", "utf-8")
+    jobs = {name: _job(tmp_path / name) for name in names}
 
-    with ParsePrefetcher(IngestSettings(), workers=1, parse=crash_on_marked_files) as prefetcher:
-        for name in names:
-            prefetcher.submit(tmp_path / name, name)
-        first = prefetcher.take(tmp_path / "a.md", "a.md")
+    with ParsePrefetcher(workers=1, prepare=crash_on_marked_files) as prefetcher:
+        prefetcher.submit(jobs["a.md"])
+        prefetcher.submit(jobs["crash.md"])
+        _wait_until_dispatched(prefetcher, jobs["a.md"], jobs["crash.md"])  # not taken back
+        prefetcher.submit(jobs["b.md"])
+        prefetcher.submit(jobs["c.md"])
+        first = prefetcher.take(jobs["a.md"])
         with pytest.raises(IngestError, match="abgestürzt") as crashed:
-            prefetcher.take(tmp_path / "crash.md", "crash.md")
-        rest = [prefetcher.take(tmp_path / n, n) for n in ("b.md", "c.md")]
+            prefetcher.take(jobs["crash.md"])
+        rest = [prefetcher.take(jobs[name]) for name in ("b.md", "c.md")]
 
     assert crashed.value.path.endswith("crash.md")
-    assert [d.source for d in (first, *rest)] == ["a.md", "b.md", "c.md"]
-    assert "Text der Datei c.md." in rest[-1].pages[0].blocks[-1].text
+    assert [p.chunks[0].source for p in (first, *rest)] == ["a.md", "b.md", "c.md"]
+    assert "Text der Datei c.md." in rest[-1].chunks[0].text
+    assert first.terms == [index_terms(chunk.text) for chunk in first.chunks]
 
 
 @pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities on this platform")
-def test_workers_parse_at_the_lowest_priority(tmp_path: Path) -> None:
+def test_workers_prepare_at_the_lowest_priority(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text("# Titel\n\nEin Satz.\n", "utf-8")
-    with ParsePrefetcher(IngestSettings(), workers=1, parse=report_priority) as prefetcher:
-        prefetcher.submit(path, "a.md")
-        document = prefetcher.take(path, "a.md")
-    assert int(document.title) == min(19, os.nice(0) + 19)
+    with ParsePrefetcher(workers=1, prepare=report_priority) as prefetcher:
+        prefetcher.submit(_job(path))
+        _wait_until_dispatched(prefetcher, _job(path))
+        prepared = prefetcher.take(_job(path))
+    assert int(prepared.title) == min(19, os.nice(0) + 19)
 
 
-def test_a_file_not_submitted_is_parsed_in_the_ingesting_process(tmp_path: Path) -> None:
+def test_a_file_not_submitted_is_prepared_in_the_ingesting_process(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text("# Titel\n\nEin Satz.\n", "utf-8")
-    with ParsePrefetcher(IngestSettings(), workers=1, parse=report_priority) as prefetcher:
-        document = prefetcher.take(path, "a.md")
-    assert int(document.title) == os.nice(0)
+    with ParsePrefetcher(workers=1, prepare=report_priority) as prefetcher:
+        prepared = prefetcher.take(_job(path))
+    assert int(prepared.title) == os.nice(0)

@@ -1,24 +1,27 @@
-"""Parse functions for `ParsePrefetcher` tests; a module of their own, so spawned workers can
+"""Prepare functions for `ParsePrefetcher` tests; a module of their own, so spawned workers can
 import them by name."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from pathlib import Path
 
-from ingest.prefetch import parse_file
-from regiostrat.settings import IngestSettings
-from regiostrat.types import Document
+from ingest.prepare import FileJob, PreparedFile, prepare_file
+from regiostrat.errors import IngestError
 
 
-def crash_on_marked_files(path: Path, settings: IngestSettings, source: str) -> Document:
-    """`parse_file`, but the process dies (as on a parser segfault) on files named crash*."""
-    if path.name.startswith("crash"):
-        os._exit(3)
-    return parse_file(path, settings, source)
+def crash_on_marked_files(job: FileJob) -> PreparedFile:
+    """`prepare_file`, but a worker process dies (as on a parser segfault) on files named
+    crash*; in the test process itself such a file fails normally."""
+    if job.path.name.startswith("crash"):
+        if multiprocessing.parent_process() is not None:
+            os._exit(3)
+        raise IngestError(job.path, "nicht in einem Worker verarbeitet")
+    return prepare_file(job)
 
 
-def report_priority(path: Path, settings: IngestSettings, source: str) -> Document:
-    """`parse_file`, with the worker's nice value as the document title."""
-    document = parse_file(path, settings, source)
-    return document.model_copy(update={"title": str(os.nice(0))})
+def report_priority(job: FileJob) -> PreparedFile:
+    """`prepare_file`, with the worker's nice value as the title."""
+    prepared = prepare_file(job)
+    prepared.title = str(os.nice(0))
+    return prepared

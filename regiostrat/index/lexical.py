@@ -74,6 +74,11 @@ ON CONFLICT (id) DO UPDATE SET
 _TEXTS_PER_QUERY = 500  # ids per `IN (...)` (SQLite allows 32766 parameters)
 
 
+def index_terms(text: str, split_compounds: bool = True) -> str:
+    """A chunk text as the lexical index stores it: its analysed terms, space-separated."""
+    return " ".join(analyze(text, split_compounds))
+
+
 class LexicalIndex:
     """A persistent BM25 keyword index of chunks in one SQLite file.
 
@@ -145,8 +150,11 @@ class LexicalIndex:
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite.transaction(self._conn, self._lock)
 
-    def upsert(self, chunks: list[Chunk]) -> None:
-        """Add chunks, replacing those with the same id."""
+    def upsert(self, chunks: list[Chunk], terms: Sequence[str] | None = None) -> None:
+        """Add chunks, replacing those with the same id. `terms`: each chunk's `index_terms`,
+        when computed already (by a parse worker)."""
+        if terms is None:
+            terms = [index_terms(chunk.text, self.split_compounds) for chunk in chunks]
         rows = [
             (
                 chunk.id,
@@ -156,10 +164,10 @@ class LexicalIndex:
                 chunk.meta.doc_type,
                 chunk.meta.date.isoformat() if chunk.meta.date else None,
                 json.dumps(chunk.meta.themes, ensure_ascii=False),
-                " ".join(analyze(chunk.text, self.split_compounds)),
+                chunk_terms,
                 chunk.text,
             )
-            for chunk in chunks
+            for chunk, chunk_terms in zip(chunks, terms, strict=True)
         ]
         with self._transaction() as conn:
             conn.executemany(_UPSERT, rows)

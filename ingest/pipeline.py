@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -62,6 +63,7 @@ class IngestReport:
     reused: int = 0
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    prepared_by_workers: int = 0  # files a parse worker prepared (the rest: the run itself)
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -174,9 +176,9 @@ class Ingestor:
 
     def prefetch(self, upcoming: Iterable[Path]) -> None:
         """Hand the upcoming files that need parsing to the worker processes."""
-        if not self._prefetcher.enabled:
-            return
         for path in upcoming:
+            if not self._prefetcher.accepting:
+                return  # no worker up (yet): the run prepares the files itself
             if path in self._considered or not _ingestible(path):
                 continue
             self._considered.add(path)
@@ -341,22 +343,26 @@ def ingest_paths(
     rebuild: bool = False,
     on_file: ProgressHook | None = None,
     files: list[Path] | None = None,
+    prefetcher: ParsePrefetcher | None = None,
 ) -> IngestReport:
-    """Ingest files and folders into the index of `settings`; the report lists every file."""
+    """Ingest files and folders into the index of `settings`; the report lists every file.
+
+    `prefetcher`: parse workers the caller keeps across runs (started, and closed by the
+    caller); by default the run starts its own (`ingest.parse_workers`).
+    """
     started = time.perf_counter()
     manifest = resolve_manifest(paths, settings)
     queue = list(files if files is not None else iter_files(paths))
-    prefetcher = ParsePrefetcher(_parse_workers(settings, queue))
-    prefetcher.start()  # the workers start up while the index opens
-    try:
+    with contextlib.ExitStack() as stack:
+        if prefetcher is None:
+            prefetcher = stack.enter_context(ParsePrefetcher(_parse_workers(settings, queue)))
+            prefetcher.start()  # the workers start up while the index opens
         if rebuild:
             IndexStore.reset(settings, embedder)
         store = IndexStore.open(settings, embedder)
-    except BaseException:
-        prefetcher.close()
-        raise
-    try:
+        stack.callback(store.close)
         ingestor = Ingestor(store, settings, manifest, prefetcher)
+        by_workers_before = prefetcher.prepared_by_workers
         for index, path in enumerate(queue):
             ingestor.prefetch(queue[index + 1 : index + 1 + LOOKAHEAD_FILES])
             result = ingestor.ingest_file(path)
@@ -367,8 +373,6 @@ def ingest_paths(
         if prune:
             ingestor.report.results.extend(ingestor.prune())
         ingestor.finish()
-    finally:
-        prefetcher.close()
-        store.close()
+        ingestor.report.prepared_by_workers = prefetcher.prepared_by_workers - by_workers_before
     ingestor.report.seconds = time.perf_counter() - started
     return ingestor.report

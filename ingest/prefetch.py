@@ -9,8 +9,9 @@ on a larger machine, or with the embedder on a GPU, they work in parallel.
 - Results are taken in file order, so reports and progress stay as without workers.
 - A file no worker has started yet when the run needs it is prepared by the ingesting process
   itself (waiting would be slower).
-- Workers start before the index opens, so their start (importing the parsers, ~1 s) overlaps
-  with Chroma's; a run of only a few files does not start any (`MIN_FILES_FOR_WORKERS`).
+- Workers start before the index opens; until one is up (importing the parsers takes ~2 s),
+  the run prepares its files itself. A run of only a few files starts none
+  (`MIN_FILES_FOR_WORKERS`).
 - A worker that dies on a file (a parser crash on a hostile PDF) costs that file only: the file
   is prepared once more alone in a fresh worker, and reported as failed if that one dies too.
 """
@@ -63,6 +64,8 @@ class ParsePrefetcher:
         self._prepare = prepare
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[Path, tuple[FileJob, Future[PreparedFile]]] = {}
+        self._started: Future[None] | None = None  # done once a worker is up
+        self.prepared_by_workers = 0
 
     def __enter__(self) -> ParsePrefetcher:
         return self
@@ -75,13 +78,24 @@ class ParsePrefetcher:
         return self._workers > 0
 
     def start(self) -> None:
-        """Start the workers now (they start on the first `submit` otherwise)."""
-        if self.enabled:
-            self._executor().submit(_ready)
+        """Start the workers. Until one is up, `accepting` is False and the run prepares its
+        files itself (a worker takes ~2 s to import the parsers)."""
+        if self.enabled and self._started is None:
+            self._started = self._executor().submit(_ready)
+
+    @property
+    def accepting(self) -> bool:
+        """Whether `submit` hands jobs to workers now."""
+        if not self.enabled or self._started is None or not self._started.done():
+            return False
+        if self._started.exception() is not None:  # the workers could not start
+            self._workers = 0
+            return False
+        return True
 
     def submit(self, job: FileJob) -> None:
-        """Start preparing `job` in a worker (no-op without workers or when already submitted)."""
-        if not self.enabled or job.path in self._futures:
+        """Start preparing `job` in a worker (no-op unless `accepting`, or when submitted)."""
+        if not self.accepting or job.path in self._futures:
             return
         self._futures[job.path] = (job, self._executor().submit(self._prepare, job))
 
@@ -98,9 +112,11 @@ class ParsePrefetcher:
         if entry is None or entry[1].cancel():
             return self._prepare(job)
         try:
-            return entry[1].result()
+            prepared = entry[1].result()
         except BrokenProcessPool:
             return self._after_crash(job)
+        self.prepared_by_workers += 1
+        return prepared
 
     def _after_crash(self, job: FileJob) -> PreparedFile:
         """A worker died: prepare `job` alone to see whether it is the culprit, resubmit the
@@ -118,6 +134,8 @@ class ParsePrefetcher:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
+        self._started = None
+        self.start()
         pending, self._futures = self._futures, {}
         for job, _ in pending.values():
             self.submit(job)

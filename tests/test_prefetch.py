@@ -37,9 +37,12 @@ def _write_corpus(folder: Path, make_pdf) -> None:  # type: ignore[no-untyped-de
 
 
 def _ingest(settings: Settings, folder: Path, workers: int) -> tuple[list, dict[str, str]]:  # type: ignore[type-arg]
-    settings.ingest.parse_workers = workers
     embedder = FakeEmbedder()
-    report = ingest_paths([folder], settings, embedder)
+    with ParsePrefetcher(workers) as prefetcher:
+        if workers:
+            _wait_until_accepting(prefetcher)  # else the run prepares all files before one is up
+        report = ingest_paths([folder], settings, embedder, prefetcher=prefetcher)
+    assert (report.prepared_by_workers > 0) == (workers > 0)
     store = IndexStore.open(settings, embedder)
     try:
         chunks = store.get_chunks(sorted(store.vectors.all_ids()))
@@ -71,6 +74,15 @@ def test_workers_give_the_same_index_and_report_as_parsing_inline(
     assert any("stündlich" in text for text in with_workers[1].values())
 
 
+def _wait_until_accepting(prefetcher: ParsePrefetcher) -> None:
+    """Start the workers and wait until one is up (before, the caller prepares every file)."""
+    prefetcher.start()
+    deadline = time.monotonic() + 60
+    while not prefetcher.accepting:
+        assert time.monotonic() < deadline, "no worker started"
+        time.sleep(0.02)
+
+
 def _wait_until_dispatched(prefetcher: ParsePrefetcher, *jobs: FileJob) -> None:
     """Until the jobs are handed to a worker (a job still queued is prepared by the caller)."""
     futures = [prefetcher._futures[job.path][1] for job in jobs]
@@ -91,6 +103,7 @@ def test_a_parser_crash_costs_only_that_file(tmp_path: Path) -> None:
     jobs = {name: _job(tmp_path / name) for name in names}
 
     with ParsePrefetcher(workers=1, prepare=crash_on_marked_files) as prefetcher:
+        _wait_until_accepting(prefetcher)
         prefetcher.submit(jobs["a.md"])
         prefetcher.submit(jobs["crash.md"])
         _wait_until_dispatched(prefetcher, jobs["a.md"], jobs["crash.md"])  # not taken back
@@ -112,6 +125,7 @@ def test_workers_prepare_at_the_lowest_priority(tmp_path: Path) -> None:
     path = tmp_path / "a.md"
     path.write_text("# Titel\n\nEin Satz.\n", "utf-8")
     with ParsePrefetcher(workers=1, prepare=report_priority) as prefetcher:
+        _wait_until_accepting(prefetcher)
         prefetcher.submit(_job(path))
         _wait_until_dispatched(prefetcher, _job(path))
         prepared = prefetcher.take(_job(path))

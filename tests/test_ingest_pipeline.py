@@ -191,9 +191,19 @@ def test_an_index_of_the_previous_format_is_migrated_without_re_embedding(
         documents=[chunk.text for chunk, _ in stored.values()],
     )
     store.close()
-    with sqlite3.connect(Path(settings.paths.data_dir) / "lexical.sqlite") as conn:
-        conn.execute("ALTER TABLE chunks DROP COLUMN text")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    lexical = Path(settings.paths.data_dir) / "lexical.sqlite"
+    with sqlite3.connect(lexical) as conn:
+        conn.executescript(
+            """
+            DROP TABLE chunk_texts;
+            DROP TRIGGER chunks_delete;
+            CREATE TRIGGER chunks_delete AFTER DELETE ON chunks BEGIN
+                INSERT INTO chunks_fts (chunks_fts, rowid, terms)
+                VALUES ('delete', old.rowid, old.terms);
+            END;
+            UPDATE meta SET value = '1' WHERE key = 'schema_version';
+            """
+        )
     conn.close()
 
     store = IndexStore.open(settings, FakeEmbedder())
@@ -205,6 +215,15 @@ def test_an_index_of_the_previous_format_is_migrated_without_re_embedding(
         store.close()
     report = ingest_paths([docs], settings, FakeEmbedder())
     assert report.embedded == 0 and report.count("unchanged") == 2
+
+    (docs / "energie.md").write_text(ENERGY.replace("30 Megawatt", "45 Megawatt"), "utf-8")
+    ingest_paths([docs], settings, FakeEmbedder())
+    with sqlite3.connect(lexical) as conn:  # the replaced chunks' texts went with them
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM chunks), (SELECT count(*) FROM chunk_texts)"
+        ).fetchone()
+    conn.close()
+    assert counts[0] == counts[1] > 0
 
 
 def test_a_lexical_index_of_another_version_asks_for_a_rebuild_and_rebuilds(

@@ -1,9 +1,10 @@
 """The lexical (keyword) index: SQLite FTS5 over the German analyzer's terms, ranked with BM25.
 
 It holds the same chunks as Chroma, under the same ids, and is updated by every ingest run. Each
-chunk is one row of `chunks`: its metadata for filtering, its text, and its analysed text as
-space-separated terms. (The texts live here rather than in Chroma, whose full-text index of
-stored documents doubled the cost of writing a chunk and is never used.) `chunks_fts` is an
+chunk is one row of `chunks` (its metadata for filtering and its analysed text as space-separated
+terms) and one row of `chunk_texts` (its text, under the same rowid: a table of its own keeps the
+rows the searches read small). The texts live here rather than in Chroma, whose full-text index
+of stored documents doubled the cost of writing a chunk and is never used. `chunks_fts` is an
 external-content FTS5 index over the terms, kept in step by triggers, so inserting, replacing or
 deleting a row is all it takes. FTS5 only splits the terms on spaces (tokenizer unicode61); all
 linguistics happen in `regiostrat.index.analyzer`, for chunks and queries alike.
@@ -11,6 +12,7 @@ linguistics happen in `regiostrat.index.analyzer`, for chunks and queries alike.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -24,13 +26,21 @@ from regiostrat.index import sqlite
 from regiostrat.index.analyzer import analyze
 from regiostrat.types import Chunk, Filters
 
-SCHEMA_VERSION = 2  # 2: chunk texts stored here
+SCHEMA_VERSION = 3  # 3: chunk texts here (in `chunk_texts`); 1 kept them in Chroma
 # Queries are cut to this many distinct terms (a pasted document must not become a huge query).
 MAX_QUERY_TERMS = 256
 # Filters whose matching chunk ids are kept in memory (until the index changes).
 ID_CACHE_SIZE = 64
 
-_SCHEMA = """
+_DELETE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS chunks_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
+    DELETE FROM chunk_texts WHERE rowid = old.rowid;
+END;
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
@@ -41,9 +51,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     doc_type TEXT NOT NULL,
     date TEXT,
     themes TEXT NOT NULL,
-    terms TEXT NOT NULL,
-    text TEXT NOT NULL
+    terms TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS chunk_texts (rowid INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc_id ON chunks (doc_id);
 CREATE INDEX IF NOT EXISTS chunks_project ON chunks (project, id);
 CREATE INDEX IF NOT EXISTS chunks_doc_type ON chunks (doc_type, id);
@@ -54,22 +64,24 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
 CREATE TRIGGER IF NOT EXISTS chunks_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, terms) VALUES (new.rowid, new.terms);
 END;
-CREATE TRIGGER IF NOT EXISTS chunks_delete AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
-END;
 CREATE TRIGGER IF NOT EXISTS chunks_update AFTER UPDATE ON chunks BEGIN
     INSERT INTO chunks_fts (chunks_fts, rowid, terms) VALUES ('delete', old.rowid, old.terms);
     INSERT INTO chunks_fts (rowid, terms) VALUES (new.rowid, new.terms);
 END;
 """
+    + _DELETE_TRIGGER
+)
 
 _UPSERT = """
-INSERT INTO chunks (id, doc_id, source, project, doc_type, date, themes, terms, text)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO chunks (id, doc_id, source, project, doc_type, date, themes, terms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     doc_id = excluded.doc_id, source = excluded.source, project = excluded.project,
     doc_type = excluded.doc_type, date = excluded.date, themes = excluded.themes,
-    terms = excluded.terms, text = excluded.text
+    terms = excluded.terms
+"""
+_UPSERT_TEXT = """
+INSERT OR REPLACE INTO chunk_texts (rowid, text) SELECT rowid, ? FROM chunks WHERE id = ?
 """
 _TEXTS_PER_QUERY = 500  # ids per `IN (...)` (SQLite allows 32766 parameters)
 
@@ -93,7 +105,8 @@ class LexicalIndex:
         legacy_texts: Callable[[Sequence[str]], dict[str, str]] | None = None,
     ) -> None:
         """`legacy_texts` reads chunk texts by id from where schema 1 kept them (Chroma): an
-        index of that version is then brought to this one in place, without re-embedding."""
+        index of that version is then brought to this one in place, without re-embedding (see
+        `_migrate`)."""
         self.path = Path(path)
         self.split_compounds = split_compounds
         self._legacy_texts = legacy_texts
@@ -115,7 +128,7 @@ class LexicalIndex:
         expected = {"schema_version": str(SCHEMA_VERSION), "analyzer": self._analyzer_name()}
         with self._lock:
             self._conn.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-        self._migrate_from_schema_1()
+        self._migrate()
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", expected.items()
@@ -128,24 +141,29 @@ class LexicalIndex:
                     f"{found[key]!r} statt {value!r}). Bitte den Index neu aufbauen."
                 )
 
-    def _migrate_from_schema_1(self) -> None:
-        """Schema 1 kept chunk texts in Chroma only: copy them into a new `text` column."""
-        if self._legacy_texts is None:
-            return
+    def _migrate(self) -> None:
+        """Bring an index of an earlier schema to this one in place: 1 kept the chunk texts in
+        Chroma only (copied over by `legacy_texts`), 2 in a column of `chunks`."""
         with self._transaction() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None or row[0] != "1":
+            version = row[0] if row else None
+            if version == "1" and self._legacy_texts is not None:
+                ids = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY rowid")]
+                for start in range(0, len(ids), _TEXTS_PER_QUERY):
+                    texts = self._legacy_texts(ids[start : start + _TEXTS_PER_QUERY])
+                    conn.executemany(_UPSERT_TEXT, [(t, i) for i, t in texts.items()])
+            elif version == "2":
+                conn.execute("INSERT INTO chunk_texts (rowid, text) SELECT rowid, text FROM chunks")
+                conn.execute("ALTER TABLE chunks DROP COLUMN text")
+            else:
                 return
-            conn.execute("ALTER TABLE chunks ADD COLUMN text TEXT NOT NULL DEFAULT ''")
-            ids = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY rowid")]
-            for start in range(0, len(ids), _TEXTS_PER_QUERY):
-                texts = self._legacy_texts(ids[start : start + _TEXTS_PER_QUERY])
-                conn.executemany(
-                    "UPDATE chunks SET text = ? WHERE id = ?", [(t, i) for i, t in texts.items()]
-                )
+            conn.execute("DROP TRIGGER IF EXISTS chunks_delete")  # now deletes the text too
+            conn.execute(_DELETE_TRIGGER)
             conn.execute(
                 "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
+        with self._lock, contextlib.suppress(sqlite3.OperationalError):  # busy: another time
+            self._conn.execute("VACUUM")  # the rewritten rows left a third of the file empty
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite.transaction(self._conn, self._lock)
@@ -165,12 +183,12 @@ class LexicalIndex:
                 chunk.meta.date.isoformat() if chunk.meta.date else None,
                 json.dumps(chunk.meta.themes, ensure_ascii=False),
                 chunk_terms,
-                chunk.text,
             )
             for chunk, chunk_terms in zip(chunks, terms, strict=True)
         ]
         with self._transaction() as conn:
             conn.executemany(_UPSERT, rows)
+            conn.executemany(_UPSERT_TEXT, [(chunk.text, chunk.id) for chunk in chunks])
 
     def delete_ids(self, ids: list[str]) -> None:
         """Remove chunks by id (unknown ids are ignored)."""
@@ -189,7 +207,10 @@ class LexicalIndex:
             for start in range(0, len(ids), _TEXTS_PER_QUERY):
                 part = list(ids[start : start + _TEXTS_PER_QUERY])
                 marks = ",".join("?" * len(part))
-                query = f"SELECT id, text FROM chunks WHERE id IN ({marks})"
+                query = (
+                    "SELECT c.id, t.text FROM chunks AS c JOIN chunk_texts AS t "
+                    f"ON t.rowid = c.rowid WHERE c.id IN ({marks})"
+                )
                 found.update(self._conn.execute(query, part).fetchall())
         return found
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,6 +52,9 @@ def _ready() -> None:
 
 
 def _lower_priority() -> None:
+    """Worker set-up: lowest priority, and Ctrl+C left to the ingesting process (which stops
+    the workers), so an interrupted run does not print a traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # no nice() on this platform, or not permitted: the worker runs at normal priority
     with contextlib.suppress(AttributeError, OSError):
         os.nice(_WORKER_NICE)
@@ -70,8 +74,8 @@ class ParsePrefetcher:
     def __enter__(self) -> ParsePrefetcher:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        self.close(abort=exc_type is not None)
 
     @property
     def enabled(self) -> bool:
@@ -147,11 +151,16 @@ class ParsePrefetcher:
             )
         return self._pool
 
-    def close(self) -> None:
-        """Stop the workers; files still queued are dropped (the next run prepares them)."""
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers; files still queued are dropped (the next run prepares them).
+        `abort` (the run failed or was interrupted): also stop the files being prepared."""
         if self._pool is not None:
+            # (ProcessPoolExecutor has no public way to stop a busy worker before Python 3.14)
+            processes = dict(getattr(self._pool, "_processes", None) or {}) if abort else {}
             # Workers still importing exit on their own once up: the run does not wait for them.
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes.values():
+                process.terminate()
             self._pool = None
         self._futures.clear()
 

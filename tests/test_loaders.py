@@ -15,6 +15,7 @@ from pypdf import PdfWriter
 
 from ingest.clean import clean_document
 from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.loaders.pdf import _blocks, ocr_lines
 from regiostrat.errors import IngestError
 from regiostrat.settings import IngestSettings
 from regiostrat.types import BlockKind, Document
@@ -198,6 +199,24 @@ def test_scanned_page_is_ocred_when_tesseract_is_installed(tmp_path: Path) -> No
     assert [page.number for page in doc.pages] == [1, 2]
     assert "Dorfentwicklung" in doc.pages[1].text
     assert doc.warnings == ["Seite 2 per OCR erkannt"]
+
+
+def test_bullets_tesseract_reads_as_guillemets_stay_list_items() -> None:
+    # tesseract's text of the bundled archive scan, whose bullets it read as » and «
+    text = (
+        "Aktennotiz: Auftakttreffen\n\n"
+        "» Datum: 22. Oktober 2024, 10:00 bis 15:30 Uhr\n"
+        "« Ort: Bonn, Tagungsraum des BBSR\n\n"
+        "»Wir fangen nicht bei null an«, sagte die Referentin."
+    )
+    blocks = _blocks(ocr_lines(text), 0.0)
+
+    items = [b.text for b in blocks if b.kind is BlockKind.list_item]
+    assert items == [
+        "Datum: 22. Oktober 2024, 10:00 bis 15:30 Uhr",
+        "Ort: Bonn, Tagungsraum des BBSR",
+    ]
+    assert blocks[-1].text.startswith("»Wir fangen")  # a quotation is not a bullet
 
 
 # --- DOCX, HTML, Markdown, text --------------------------------------------------------------

@@ -374,7 +374,7 @@ def _add_scans(
     pages, skipped, warnings = list(pages), [], []
     for number in scans:
         text = "" if unavailable else _ocr_page(reader.pages[number - 1], settings.ocr_language)
-        if blocks := _blocks([_Line(line) for line in text.split("\n")], 0.0):
+        if blocks := _blocks(ocr_lines(text), 0.0):
             pages.append(Page(number=number, blocks=blocks))
             warnings.append(f"Seite {number} per OCR erkannt")
         else:
@@ -389,6 +389,15 @@ def _add_scans(
         numbers = ", ".join(map(str, skipped))
         warnings.append(f"{label} {numbers} ohne Textebene übersprungen (gescannt, {reason})")
     return sorted(pages, key=lambda page: page.number), warnings
+
+
+# tesseract reads round bullets as guillemets; a German quotation opens without a space: »Zitat«
+_OCR_BULLET = re.compile(r"^[»«]\s+(?=\S)")
+
+
+def ocr_lines(text: str) -> list[_Line]:
+    """tesseract's text as lines, its misread bullets ("» Ort: Bonn") made bullets again."""
+    return [_Line(_OCR_BULLET.sub("• ", line)) for line in text.split("\n")]
 
 
 def _ocr_unavailable(settings: IngestSettings) -> str | None:

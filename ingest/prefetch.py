@@ -51,7 +51,7 @@ def _ready() -> None:
     """A no-op task: submitting it makes the pool start its workers."""
 
 
-def _lower_priority() -> None:
+def _init_worker() -> None:
     """Worker set-up: lowest priority, and Ctrl+C left to the ingesting process (which stops
     the workers), so an interrupted run does not print a traceback per worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -67,7 +67,7 @@ class ParsePrefetcher:
         self._workers = workers
         self._prepare = prepare
         self._pool: ProcessPoolExecutor | None = None
-        self._futures: dict[Path, tuple[FileJob, Future[PreparedFile]]] = {}
+        self._futures: dict[Path, Future[PreparedFile]] = {}
         self._started: Future[None] | None = None  # done once a worker is up
         self.prepared_by_workers = 0
 
@@ -101,32 +101,32 @@ class ParsePrefetcher:
         """Start preparing `job` in a worker (no-op unless `accepting`, or when submitted)."""
         if not self.accepting or job.path in self._futures:
             return
-        self._futures[job.path] = (job, self._executor().submit(self._prepare, job))
+        self._futures[job.path] = self._executor().submit(self._prepare, job)
 
     def discard(self, path: Path) -> None:
         """Forget a submitted file the run no longer needs (its content is stored already)."""
-        entry = self._futures.pop(path, None)
-        if entry is not None:
-            entry[1].cancel()
+        future = self._futures.pop(path, None)
+        if future is not None:
+            future.cancel()
 
     def take(self, job: FileJob) -> PreparedFile:
         """The prepared file of `job`, from a worker or prepared here when no worker has
         started on it; raises `IngestError` like `prepare_file`."""
-        entry = self._futures.pop(job.path, None)
-        if entry is None or entry[1].cancel():
+        future = self._futures.pop(job.path, None)
+        if future is None or future.cancel():
             return self._prepare(job)
         try:
-            prepared = entry[1].result()
+            prepared = future.result()
         except BrokenProcessPool:
             return self._after_crash(job)
         self.prepared_by_workers += 1
         return prepared
 
     def _after_crash(self, job: FileJob) -> PreparedFile:
-        """A worker died: prepare `job` alone to see whether it is the culprit, resubmit the
-        rest."""
+        """A worker died: prepare `job` alone to see whether it is the culprit; the run
+        prepares the other submitted files itself until a fresh worker is up."""
         self._restart()
-        with ProcessPoolExecutor(1, mp_context=_context(), initializer=_lower_priority) as solo:
+        with _new_pool(1) as solo:
             try:
                 return solo.submit(self._prepare, job).result()
             except BrokenProcessPool:
@@ -139,16 +139,12 @@ class ParsePrefetcher:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = None
         self._started = None
+        self._futures.clear()  # their worker is gone; `take` prepares them here
         self.start()
-        pending, self._futures = self._futures, {}
-        for job, _ in pending.values():
-            self.submit(job)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=_context(), initializer=_lower_priority
-            )
+            self._pool = _new_pool(self._workers)
         return self._pool
 
     def close(self, abort: bool = False) -> None:
@@ -165,6 +161,7 @@ class ParsePrefetcher:
         self._futures.clear()
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _new_pool(workers: int) -> ProcessPoolExecutor:
     # "spawn": a fork of a process with the embedder's and Chroma's threads running can deadlock
-    return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)

@@ -85,7 +85,7 @@ def _wait_until_accepting(prefetcher: ParsePrefetcher) -> None:
 
 def _wait_until_dispatched(prefetcher: ParsePrefetcher, *jobs: FileJob) -> None:
     """Until the jobs are handed to a worker (a job still queued is prepared by the caller)."""
-    futures = [prefetcher._futures[job.path][1] for job in jobs]
+    futures = [prefetcher._futures[job.path] for job in jobs]
     deadline = time.monotonic() + 30
     while not all(f.running() or f.done() for f in futures):
         assert time.monotonic() < deadline, "no worker took the jobs"

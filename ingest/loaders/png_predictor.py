@@ -69,13 +69,11 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
 
 
-def install() -> bool:
-    """Route pypdf's PNG-predictor decoding through `decode`; False when pypdf has no such hook."""
+def install() -> None:
+    """Route pypdf's PNG-predictor decoding through `decode` (nothing when pypdf has no such
+    hook: then its own decoder runs)."""
     global _original
     current = getattr(FlateDecode, "_decode_png_prediction", None)
-    if current is None:
-        return False
-    if current is not decode:
+    if current is not None and current is not decode:
         _original = current
         FlateDecode._decode_png_prediction = staticmethod(decode)  # type: ignore[method-assign]
-    return True

@@ -144,9 +144,10 @@ class LexicalIndex:
     def _migrate(self) -> None:
         """Bring an index of an earlier schema to this one in place: 1 kept the chunk texts in
         Chroma only (copied over by `legacy_texts`), 2 in a column of `chunks`."""
+        if self._schema_version() not in ("1", "2"):
+            return  # the usual case: no write lock taken just to look
         with self._transaction() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            version = row[0] if row else None
+            version = self._schema_version()
             if version == "1" and self._legacy_texts is not None:
                 ids = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY rowid")]
                 for start in range(0, len(ids), _TEXTS_PER_QUERY):
@@ -164,6 +165,13 @@ class LexicalIndex:
             )
         with self._lock, contextlib.suppress(sqlite3.OperationalError):  # busy: another time
             self._conn.execute("VACUUM")  # the rewritten rows left a third of the file empty
+
+    def _schema_version(self) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        return str(row[0]) if row else None
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return sqlite.transaction(self._conn, self._lock)

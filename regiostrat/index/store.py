@@ -133,18 +133,21 @@ class IndexStore:
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks by id (unknown ids are left out)."""
-        records = self.vectors.get_records(ids)
-        texts = self.lexical.texts(list(records))
-        return {
-            cid: _with_text(chunk, texts) for cid, (chunk, _) in records.items() if cid in texts
-        }
+        return {cid: chunk for cid, (chunk, _) in self._records(ids, with_vectors=False).items()}
 
     def get_chunks_with_vectors(self, ids: Sequence[str]) -> dict[str, tuple[Chunk, list[float]]]:
         """Chunks and their stored vectors in one read (for hits found only lexically)."""
-        records = self.vectors.get_records(ids, with_vectors=True)
+        records = self._records(ids, with_vectors=True)
+        return {cid: (chunk, vector or []) for cid, (chunk, vector) in records.items()}
+
+    def _records(
+        self, ids: Sequence[str], with_vectors: bool
+    ) -> dict[str, tuple[Chunk, list[float] | None]]:
+        """Chroma's records of these ids joined with their texts from the lexical index."""
+        records = self.vectors.get_records(ids, with_vectors)
         texts = self.lexical.texts(list(records))
         return {
-            cid: (_with_text(chunk, texts), vector or [])
+            cid: (_with_text(chunk, texts), vector)
             for cid, (chunk, vector) in records.items()
             if cid in texts
         }

@@ -211,13 +211,6 @@ class VectorStore:
                 found.setdefault(meta["content_hash"], [float(x) for x in emb])
         return found
 
-    def get_records(
-        self, ids: Sequence[str], with_vectors: bool = False
-    ) -> dict[str, tuple[Chunk, list[float] | None]]:
-        """Chunks by id, without their texts (`IndexStore.get_chunks` adds those), and their
-        stored vectors when asked for (for hits found only lexically)."""
-        return self._get(ids, with_vectors)
-
     def legacy_documents(self, ids: Sequence[str]) -> dict[str, str]:
         """Texts stored in Chroma by the index format 1 (read once, to migrate them)."""
         result = self._collection.get(ids=list(ids), include=["documents"])
@@ -225,7 +218,11 @@ class VectorStore:
             cid: text for cid, text in zip(result["ids"], result["documents"], strict=True) if text
         }
 
-    def _get(self, ids: Sequence[str], with_vectors: bool) -> dict[str, tuple[Chunk, Any]]:
+    def get_records(
+        self, ids: Sequence[str], with_vectors: bool = False
+    ) -> dict[str, tuple[Chunk, list[float] | None]]:
+        """Chunks by id, without their texts (`IndexStore.get_chunks` adds those), and their
+        stored vectors when asked for (for hits found only lexically)."""
         if not ids:
             return {}
         include = ["metadatas"] + (["embeddings"] if with_vectors else [])

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from worker_parsers import crash_on_marked_files, report_priority
+from worker_parsers import crash_on_marked_files, report_priority, slow_in_workers
 
 from ingest.pipeline import ingest_paths
 from ingest.prefetch import MIN_FILES_FOR_WORKERS, ParsePrefetcher
@@ -107,7 +107,10 @@ def test_a_parser_crash_costs_only_that_file(tmp_path: Path) -> None:
         prefetcher.submit(jobs["a.md"])
         prefetcher.submit(jobs["crash.md"])
         _wait_until_dispatched(prefetcher, jobs["a.md"], jobs["crash.md"])  # not taken back
-        prefetcher.submit(jobs["b.md"])
+        crash = prefetcher._futures[jobs["crash.md"].path]
+        while not crash.done():
+            time.sleep(0.01)
+        prefetcher.submit(jobs["b.md"])  # to the broken pool: the run prepares it itself
         prefetcher.submit(jobs["c.md"])
         first = prefetcher.take(jobs["a.md"])
         with pytest.raises(IngestError, match="abgestürzt") as crashed:
@@ -138,3 +141,28 @@ def test_a_file_not_submitted_is_prepared_in_the_ingesting_process(tmp_path: Pat
     with ParsePrefetcher(workers=1, prepare=report_priority) as prefetcher:
         prepared = prefetcher.take(_job(path))
     assert int(prepared.title) == os.nice(0)
+
+
+def test_while_a_worker_is_busy_the_run_prepares_later_files_itself(tmp_path: Path) -> None:
+    names = ["slow.md", "a.md", "b.md", "c.md", "d.md"]
+    for name in names:
+        (tmp_path / name).write_text(f"# Datei {name}\n\nText der Datei {name}.\n", "utf-8")
+    (tmp_path / "d.md").write_text("", "utf-8")  # fails, wherever it is prepared
+    jobs = [_job(tmp_path / name) for name in names]
+
+    with ParsePrefetcher(workers=1, prepare=slow_in_workers) as prefetcher:
+        _wait_until_accepting(prefetcher)
+        for job in jobs:
+            prefetcher.submit(job)
+        _wait_until_dispatched(prefetcher, jobs[0])
+        prepared = [prefetcher.take(job) for job in jobs[:4]]
+        with pytest.raises(IngestError, match="leer") as empty:
+            prefetcher.take(jobs[4])
+        by_workers = prefetcher.prepared_by_workers
+
+    assert empty.value.path.endswith("d.md")
+    assert [p.chunks[0].source for p in prepared] == names[:4]
+    here = [p.chunks[0].source for p in prepared if p.title == str(os.getpid())]
+    # the worker had slow.md and at most the next file queued; the run prepared the rest itself
+    assert here and set(here) <= {"a.md", "b.md", "c.md"} and "slow.md" not in here
+    assert by_workers == 4 - len(here)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 from ingest.prepare import FileJob, PreparedFile, prepare_file
 from regiostrat.errors import IngestError
@@ -24,4 +25,14 @@ def report_priority(job: FileJob) -> PreparedFile:
     """`prepare_file`, with the worker's nice value as the title."""
     prepared = prepare_file(job)
     prepared.title = str(os.nice(0))
+    return prepared
+
+
+def slow_in_workers(job: FileJob) -> PreparedFile:
+    """`prepare_file` with the preparing process's id as the title; files named slow* take a
+    worker a second."""
+    if job.path.name.startswith("slow") and multiprocessing.parent_process() is not None:
+        time.sleep(1)
+    prepared = prepare_file(job)
+    prepared.title = str(os.getpid())
     return prepared

@@ -11,28 +11,14 @@ Fachkräften" both ways. A hyphen is a certain compound boundary ("Selbsthilfe-G
 from __future__ import annotations
 
 import re
-import sys
 import threading
-import types
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 
 import Stemmer
 
-
-def _skip_dutch_tables() -> None:
-    """`compound_split.char_split` imports its Dutch n-gram tables along with the German ones;
-    we only split German words, and loading those tables cost 0.8 s of every process start
-    (CLI, web app, each parse worker). An empty stand-in is registered unless they are loaded."""
-    name = "compound_split.nl_ngram_probs"
-    if name not in sys.modules:
-        stand_in = types.ModuleType(name, "Dutch tables not loaded (regiostrat splits German)")
-        stand_in.prefix, stand_in.infix, stand_in.suffix = {}, {}, {}  # type: ignore[attr-defined]
-        sys.modules[name] = stand_in
-
-
-_skip_dutch_tables()
-from compound_split import char_split  # noqa: E402
+from regiostrat.index import compound_tables
 
 # The Snowball German stop word list, plus the question words that open most user queries.
 STOP_WORDS: frozenset[str] = frozenset(
@@ -93,11 +79,25 @@ def _compound_parts(word: str) -> tuple[str, ...]:
     """All parts of a compound word, recursively (nothing for a simple word)."""
     if len(word) < MIN_COMPOUND_LENGTH or not word.isalpha():
         return ()
-    score, head, tail = char_split.split_compound(word)[0]
+    score, head, tail = _char_split().split_compound(word)[0]
     head, tail = head.casefold(), tail.casefold()
     if score < SPLIT_THRESHOLD or min(len(head), len(tail)) < MIN_PART_LENGTH:
         return ()
     return (head, *_compound_parts(head), tail, *_compound_parts(tail))
+
+
+_loading = threading.Lock()
+
+
+@cache
+def _char_split() -> ModuleType:
+    """compound_split's splitter on the cached tables, loaded on the first compound (~0.4 s;
+    processes that never analyze text, such as `regiostrat index-info`, skip it)."""
+    with _loading:
+        compound_tables.install()
+        from compound_split import char_split
+
+        return char_split
 
 
 def _stem(word: str) -> str:

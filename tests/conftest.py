@@ -57,7 +57,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings with a fresh index directory and the fake embedder, files prepared in the
-    test process (a parse worker costs ~2 s to start; `test_prefetch` and the whole-corpus
+    test process (a parse worker costs ~1 s to start; `test_prefetch` and the whole-corpus
     quality gate ingest with workers)."""
     return Settings(
         paths=PathSettings(data_dir=tmp_path / "index", corpus_dirs=[tmp_path / "docs"]),

@@ -2,7 +2,7 @@
 
 `compound_split` ships its tables (1.9 million n-grams) as a 39 MB Python module; importing it
 costs ~1.5 s, which every process paid at start: the CLI, the web app and each parse worker
-(~2 s to start, of which the tables were three quarters). Two things make them cheaper:
+(2.2 s to start, of which the tables were three quarters; now 1.1 s). Two things make them cheaper:
 
 * pruning that cannot change a split: `split_compound` looks infixes up with a default of 1, so
   the 86 % of infix entries whose value is 1 are dropped, and so are n-grams the analyzer never

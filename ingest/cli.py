@@ -9,9 +9,17 @@ from pathlib import Path
 
 import click
 
-from ingest.pipeline import STATUS_LABELS, FileResult, IngestReport, ingest_paths, iter_files
+from ingest.pipeline import (
+    STATUS_LABELS,
+    FileResult,
+    IngestReport,
+    ingest_paths,
+    iter_files,
+    parse_workers_for,
+)
+from ingest.prefetch import ParsePrefetcher
 from regiostrat.cli import index_option
-from regiostrat.embedders import create_embedder
+from regiostrat.embedders import Embedder, create_embedder
 from regiostrat.errors import IndexMissingError
 from regiostrat.index.store import IndexStore
 from regiostrat.settings import Settings
@@ -58,7 +66,26 @@ def ingest_command(
     """Ingest documents (PDF, DOCX, HTML, Markdown, text) into the index."""
     settings = Settings().with_data_dir(index_dir)
     files = list(iter_files(paths))
-    embedder = create_embedder(settings.embedder)
+    with ParsePrefetcher(parse_workers_for(settings, files)) as prefetcher:
+        prefetcher.start()  # the parse workers start up while the embedder loads
+        embedder = create_embedder(settings.embedder)
+        report = _ingest_with_progress(
+            paths, settings, embedder, files, prefetcher, prune=prune, rebuild=rebuild
+        )
+    print_report(report)
+    return 1 if report.failed else 0
+
+
+def _ingest_with_progress(
+    paths: tuple[Path, ...],
+    settings: Settings,
+    embedder: Embedder,
+    files: list[Path],
+    prefetcher: ParsePrefetcher,
+    *,
+    prune: bool,
+    rebuild: bool,
+) -> IngestReport:
     started = time.perf_counter()
     chunks = 0
     with click.progressbar(
@@ -76,7 +103,7 @@ def ingest_command(
             rate = chunks / max(time.perf_counter() - started, 1e-6)
             bar.update(1, f"{chunks} Abschnitte, {rate:.1f}/s")
 
-        report = ingest_paths(
+        return ingest_paths(
             list(paths),
             settings,
             embedder,
@@ -84,9 +111,8 @@ def ingest_command(
             rebuild=rebuild,
             on_file=on_file,
             files=files,
+            prefetcher=prefetcher,
         )
-    print_report(report)
-    return 1 if report.failed else 0
 
 
 @click.command("index-info")

@@ -322,7 +322,8 @@ class Ingestor:
         self.store.record_build()
 
 
-def _parse_workers(settings: Settings, queue: list[Path]) -> int:
+def parse_workers_for(settings: Settings, queue: list[Path]) -> int:
+    """How many parse workers a run over these files starts (`ingest.parse_workers`)."""
     if sum(map(_ingestible, queue)) < MIN_FILES_FOR_WORKERS:
         return 0
     configured = settings.ingest.parse_workers
@@ -347,21 +348,25 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest files and folders into the index of `settings`; the report lists every file.
 
-    `prefetcher`: parse workers the caller keeps across runs (started, and closed by the
-    caller); by default the run starts its own (`ingest.parse_workers`).
+    `prefetcher`: parse workers the caller started (and closes), e.g. before loading the
+    embedder so that they are up when the run begins; by default the run starts its own
+    (`ingest.parse_workers`).
     """
     started = time.perf_counter()
     manifest = resolve_manifest(paths, settings)
     queue = list(files if files is not None else iter_files(paths))
     with contextlib.ExitStack() as stack:
         if prefetcher is None:
-            prefetcher = stack.enter_context(ParsePrefetcher(_parse_workers(settings, queue)))
+            prefetcher = stack.enter_context(ParsePrefetcher(parse_workers_for(settings, queue)))
             prefetcher.start()  # the workers start up while the index opens
         if rebuild:
             IndexStore.reset(settings, embedder)
-        store = IndexStore.open(settings, embedder)
+        store = IndexStore.open(settings, embedder, check=False)
         stack.callback(store.close)
         ingestor = Ingestor(store, settings, manifest, prefetcher)
+        # workers already up start on the first files while Chroma is imported and opened
+        ingestor.prefetch(queue[:LOOKAHEAD_FILES])
+        store.check_embedder()
         by_workers_before = prefetcher.prepared_by_workers
         for index, path in enumerate(queue):
             ingestor.prefetch(queue[index + 1 : index + 1 + LOOKAHEAD_FILES])

@@ -9,12 +9,14 @@ on a larger machine, or with the embedder on a GPU, they work in parallel.
 - Results are taken in file order, so reports and progress stay as without workers.
 - A file no worker has started yet when the run needs it is prepared by the ingesting process
   itself (waiting would be slower). While the run waits for a file a worker is preparing, it
-  prepares the next file no worker has started yet: at the start of a run, before the first
-  batch is ready to embed, it would otherwise idle (bundled corpus, 2 cores: embedding
-  started 0.35 s sooner).
-- Workers start before the index opens; until one is up (importing the parsers takes ~1 s),
-  the run prepares its files itself. A run of only a few files starts none
-  (`MIN_FILES_FOR_WORKERS`).
+  prepares the next file no worker has started yet, once it has prepared one itself before:
+  when the workers came up late, before the first batch is ready to embed it would otherwise
+  idle (bundled corpus, 2 cores: embedding started 0.35 s sooner).
+- `regiostrat ingest` starts the workers before it loads the embedder, so they are up when the
+  run begins, and the run hands them its first files before it opens Chroma (about 1 s in a
+  fresh process). Until a worker is up (importing the parsers and loading the compound
+  splitter's tables takes ~1.5 s), the run prepares its files itself. A run of only a few files
+  starts none (`MIN_FILES_FOR_WORKERS`).
 - A worker that dies on a file (a parser crash on a hostile PDF) costs that file only: the file
   is prepared once more alone in a fresh worker, and reported as failed if that one dies too.
 """
@@ -32,6 +34,7 @@ from pathlib import Path
 
 from ingest.prepare import FileJob, PreparedFile, prepare_file
 from regiostrat.errors import IngestError
+from regiostrat.index.analyzer import analyze
 
 PrepareFunction = Callable[[FileJob], PreparedFile]
 
@@ -56,11 +59,14 @@ def _ready() -> None:
 
 def _init_worker() -> None:
     """Worker set-up: lowest priority, and Ctrl+C left to the ingesting process (which stops
-    the workers), so an interrupted run does not print a traceback per worker."""
+    the workers), so an interrupted run does not print a traceback per worker. The compound
+    splitter's tables are loaded now (~0.4 s), not on the first file: a worker started before
+    the embedder loads (`regiostrat ingest`) is then fully ready when the run begins."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # no nice() on this platform, or not permitted: the worker runs at normal priority
     with contextlib.suppress(AttributeError, OSError):
         os.nice(_WORKER_NICE)
+    analyze("Regionalentwicklung")
 
 
 class ParsePrefetcher:
@@ -73,6 +79,7 @@ class ParsePrefetcher:
         self._futures: dict[Path, Future[PreparedFile]] = {}
         self._jobs: dict[Path, FileJob] = {}  # of the workers' futures not taken yet
         self._started: Future[None] | None = None  # done once a worker is up
+        self._prepared_here = False  # whether this process has prepared a file (is warmed up)
         self.prepared_by_workers = 0
 
     def __enter__(self) -> ParsePrefetcher:
@@ -124,7 +131,7 @@ class ParsePrefetcher:
         future = self._futures.pop(job.path, None)
         self._jobs.pop(job.path, None)
         if future is None or future.cancel():
-            return self._prepare(job)
+            return self._prepare_here(job)
         while not future.done() and self._prepare_one_ahead():
             pass  # a worker is on this file: meanwhile, prepare a later one here
         try:
@@ -135,13 +142,21 @@ class ParsePrefetcher:
             self.prepared_by_workers += 1
         return prepared
 
+    def _prepare_here(self, job: FileJob) -> PreparedFile:
+        self._prepared_here = True
+        return self._prepare(job)
+
     def _prepare_one_ahead(self) -> bool:
-        """Prepare here the first submitted file no worker has started; False when none."""
+        """Prepare here the first submitted file no worker has started; False when none, and
+        while this process has not prepared a file yet: its first costs ~0.5 s more (loading
+        the compound splitter's tables), longer than a worker that is up needs for most files."""
+        if not self._prepared_here:
+            return False
         for path, future in self._futures.items():
             if path in self._jobs and future.cancel():
                 here = self._futures[path] = _PreparedHere()
                 try:
-                    here.set_result(self._prepare(self._jobs.pop(path)))
+                    here.set_result(self._prepare_here(self._jobs.pop(path)))
                 except Exception as exc:  # raised again when the run takes the file
                     here.set_exception(exc)
                 return True

@@ -172,6 +172,13 @@ def test_opening_with_another_embedder_fails_clearly(settings: Settings, docs: P
     ingest_paths([docs], settings, FakeEmbedder())
     with pytest.raises(IndexMismatchError, match="fake:hashing.*some-other-model|some-other"):
         IndexStore.open(settings, _OtherSpaceEmbedder())
+    with pytest.raises(IndexMismatchError, match="--rebuild"):  # ingestion: checked before writing
+        ingest_paths([docs], settings, _OtherSpaceEmbedder())
+    store = IndexStore.open(settings, FakeEmbedder())
+    try:
+        assert len(store.registry.documents()) == 2 and store.consistency_problems() == []
+    finally:
+        store.close()
     # a rebuild with the new embedder is the documented way out
     report = ingest_paths([docs], settings, _OtherSpaceEmbedder(), rebuild=True)
     assert _statuses(report) == {"energie.md": "added", "mobilitaet.txt": "added"}

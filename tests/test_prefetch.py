@@ -143,15 +143,21 @@ def test_a_file_not_submitted_is_prepared_in_the_ingesting_process(tmp_path: Pat
     assert int(prepared.title) == os.nice(0)
 
 
+def _write_files(folder: Path, names: list[str]) -> list[FileJob]:
+    for name in names:
+        (folder / name).write_text(f"# Datei {name}\n\nText der Datei {name}.\n", "utf-8")
+    return [_job(folder / name) for name in names]
+
+
 def test_while_a_worker_is_busy_the_run_prepares_later_files_itself(tmp_path: Path) -> None:
     names = ["slow.md", "a.md", "b.md", "c.md", "d.md"]
-    for name in names:
-        (tmp_path / name).write_text(f"# Datei {name}\n\nText der Datei {name}.\n", "utf-8")
+    jobs = _write_files(tmp_path, names)
     (tmp_path / "d.md").write_text("", "utf-8")  # fails, wherever it is prepared
-    jobs = [_job(tmp_path / name) for name in names]
+    (first,) = _write_files(tmp_path, ["erste.md"])
 
     with ParsePrefetcher(workers=1, prepare=slow_in_workers) as prefetcher:
         _wait_until_accepting(prefetcher)
+        assert prefetcher.take(first).title == str(os.getpid())  # not submitted: prepared here
         for job in jobs:
             prefetcher.submit(job)
         _wait_until_dispatched(prefetcher, jobs[0])
@@ -166,3 +172,54 @@ def test_while_a_worker_is_busy_the_run_prepares_later_files_itself(tmp_path: Pa
     # the worker had slow.md and at most the next file queued; the run prepared the rest itself
     assert here and set(here) <= {"a.md", "b.md", "c.md"} and "slow.md" not in here
     assert by_workers == 4 - len(here)
+
+
+def test_a_run_that_has_prepared_nothing_itself_waits_for_the_workers(tmp_path: Path) -> None:
+    """Its first file would cost the ingesting process more (loading the parsers' tables)
+    than waiting for a worker that is up."""
+    jobs = _write_files(tmp_path, ["slow.md", "a.md", "b.md"])
+
+    with ParsePrefetcher(workers=1, prepare=slow_in_workers) as prefetcher:
+        _wait_until_accepting(prefetcher)
+        for job in jobs:
+            prefetcher.submit(job)
+        _wait_until_dispatched(prefetcher, *jobs[:2])  # b.md waits its turn: could be taken
+        prepared = [prefetcher.take(job) for job in jobs[:2]]
+        _wait_until_dispatched(prefetcher, jobs[2])
+        prepared.append(prefetcher.take(jobs[2]))
+        by_workers = prefetcher.prepared_by_workers
+
+    assert [p.chunks[0].source for p in prepared] == ["slow.md", "a.md", "b.md"]
+    assert str(os.getpid()) not in {p.title for p in prepared}
+    assert by_workers == 3
+
+
+class _RecordingPrefetcher(ParsePrefetcher):
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.submitted: list[str] = []
+
+    def submit(self, job: FileJob) -> None:
+        if self.accepting:
+            self.submitted.append(job.path.name)
+        super().submit(job)
+
+
+def test_workers_up_before_the_run_get_its_first_file_too(
+    settings: Settings,
+    tmp_path: Path,
+    make_pdf,  # type: ignore[no-untyped-def]
+) -> None:
+    """As `regiostrat ingest` starts them before it loads the embedder: the run hands them its
+    first files before it opens Chroma, so the first batch is ready to embed sooner."""
+    folder = tmp_path / "docs"
+    _write_corpus(folder, make_pdf)
+
+    with _RecordingPrefetcher(workers=1) as prefetcher:
+        _wait_until_accepting(prefetcher)
+        report = ingest_paths([folder], settings, FakeEmbedder(), prefetcher=prefetcher)
+
+    ingestible = sorted(p.name for p in folder.iterdir())
+    assert sorted(prefetcher.submitted) == ingestible
+    assert prefetcher.submitted[0] == "00-Windenergie.md"  # the first file of the run
+    assert report.prepared_by_workers == report.count("added") == len(TOPICS) + 1

@@ -2,6 +2,8 @@
 
 Writers (ingest) and readers (assistant) both open the index through `IndexStore.open`, which
 checks that the configured embedder produces vectors of the space the index was built with.
+Ingestion may defer that check (and with it opening Chroma, about 1 s in a fresh process) until
+it has handed its first files to the parse workers.
 """
 
 from __future__ import annotations
@@ -33,30 +35,39 @@ def chunking_signature(settings: Settings) -> str:
 
 
 class IndexStore:
-    def __init__(
-        self,
-        settings: Settings,
-        embedder: Embedder,
-        vectors: VectorStore,
-        lexical: LexicalIndex,
-        registry: Registry,
-    ) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, registry: Registry) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.vectors = vectors
-        self.lexical = lexical
         self.registry = registry
+        data_dir = Path(settings.paths.data_dir)
+        self._vectors: VectorStore | None = None
+        self.lexical = LexicalIndex(data_dir / "lexical.sqlite", legacy_texts=self._legacy_texts)
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder) -> IndexStore:
+    def open(cls, settings: Settings, embedder: Embedder, *, check: bool = True) -> IndexStore:
+        """`check=False`: the caller calls `check_embedder` itself before using the vectors
+        (ingestion hands files to its parse workers first: Chroma opens meanwhile)."""
         data_dir = Path(settings.paths.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         registry = Registry(data_dir / "registry.sqlite")
-        vectors = VectorStore(settings.chroma, data_dir)
-        lexical = LexicalIndex(data_dir / "lexical.sqlite", legacy_texts=vectors.legacy_documents)
-        store = cls(settings, embedder, vectors, lexical, registry)
-        store.check_embedder()
+        try:
+            store = cls(settings, embedder, registry)
+        except BaseException:
+            registry.close()
+            raise
+        if check:
+            store.check_embedder()
         return store
+
+    @property
+    def vectors(self) -> VectorStore:
+        """The Chroma collection, opened on first use (importing Chroma takes ~1 s)."""
+        if self._vectors is None:
+            self._vectors = VectorStore(self.settings.chroma, Path(self.settings.paths.data_dir))
+        return self._vectors
+
+    def _legacy_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        return self.vectors.legacy_documents(ids)
 
     @classmethod
     def reset(cls, settings: Settings, embedder: Embedder) -> None:

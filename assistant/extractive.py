@@ -10,11 +10,12 @@ related".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.record_fields import asked_field_kinds, field_kind
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
 from regiostrat.sentences import split_sentences
@@ -35,6 +36,7 @@ TABLE_ROW_COVERAGE = 0.3  # share of the question's terms a quoted table row mus
 # precision 0.57, recall 0.17, 96.8 % of answerable questions still answered).
 CALIBRATED_PASSAGE_SIMILARITY = {"multilingual-e5-small": 0.85}
 MAX_CANDIDATES = 12  # sentences embedded per answer (latency: ~0.1 s each on 2 cores)
+FIELD_BONUS = 0.05  # for a header field of the kind asked ("Ort: …" for "Wo …?")
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ScoredSentence:
     terms: frozenset[str]
     bonus: float = 0.0  # e.g. for naming what the question asks for (an amount, a date)
     lexical_weight: float = LEXICAL_WEIGHT
+    context: str = ""  # embedded in place of `text` when set (a field with its document title)
 
     @property
     def score(self) -> float:
@@ -137,22 +140,48 @@ def quotable_units(
 
 
 def candidate_sentences(
-    passages: Sequence[Passage], question_terms: set[str]
+    passages: Sequence[Passage], question_terms: set[str], field_kinds: Set[str] = frozenset()
 ) -> list[ScoredSentence]:
-    """Quotable units of the passages, best lexical matches first, capped for speed."""
+    """Quotable units of the passages, best lexical matches first, capped for speed; with
+    `field_kinds` (`record_fields.asked_field_kinds`) also the header fields of those kinds."""
     out: list[ScoredSentence] = []
     for index, passage in enumerate(passages):
         text = passage.chunk.text
         for start, end in quotable_units(passage.chunk):
             sentence = text[start:end]
+            if field_kinds and field_kind(sentence) in field_kinds:
+                continue  # judged as a field below
             terms = frozenset(analyze(sentence))
             coverage = term_coverage(question_terms, terms)
             if unasked_table_row(sentence, coverage):
                 continue
             out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage, terms))
+        if field_kinds:
+            out.extend(_asked_fields(index, passage.chunk, question_terms, field_kinds))
     # keep the lexically best and the first sentences of top passages within the budget
     out.sort(key=lambda s: (-s.lexical, s.passage_index))
     return out[:MAX_CANDIDATES]
+
+
+def _asked_fields(
+    index: int, chunk: Chunk, question_terms: set[str], kinds: Set[str]
+) -> list[ScoredSentence]:
+    """Header fields of the asked kinds ("Ort: Bonn, …" for "Wo …?"), judged with the
+    document's title as their context: the title says which meeting they belong to."""
+    out = []
+    for start, end in split_sentences(chunk.text):
+        line = chunk.text[start:end]
+        if field_kind(line) not in kinds or is_page_furniture(line, chunk.title, chunk.section):
+            continue
+        context = f"{chunk.title}: {line}"
+        terms = frozenset(analyze(context))
+        coverage = term_coverage(question_terms, terms)
+        out.append(
+            ScoredSentence(
+                index, start, end, line, 0.0, coverage, terms, FIELD_BONUS, context=context
+            )
+        )
+    return out
 
 
 def score_sentences(
@@ -267,13 +296,17 @@ class ExtractiveAnswerer:
                 f"{self.min_passage_similarity:.2f})"
             )
             return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, 0.0)
-        sentences = candidate_sentences(passages, set(analyze(question)))
-        score_sentences(self.embedder, query_embedding, sentences)
+        sentences = candidate_sentences(
+            passages, set(analyze(question)), asked_field_kinds(question)
+        )
+        score_sentences(
+            self.embedder, query_embedding, sentences, [s.context or s.text for s in sentences]
+        )
         keep = self._not_boilerplate(passages)
         best = next(
             (s for s in sorted(sentences, key=lambda s: s.score, reverse=True) if keep(s)), None
         )
-        evidence = best.score if best else 0.0
+        evidence = best.score - best.bonus if best else 0.0  # as calibrated: no bonus
         if evidence < self.threshold:
             reason = f"Evidenz {evidence:.2f} unter der Schwelle {self.threshold:.2f}"
             return ExtractiveResult(ABSTAIN_TEXT, [], True, reason, evidence)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.service import Assistant
 from ingest.pipeline import ingest_paths
 from regiostrat.cli import main
 from regiostrat.embedders import create_embedder
@@ -66,3 +67,34 @@ def test_quality_gate_on_gold_dev_set(
     print(json.dumps(overall, indent=1))
     assert code == 0, overall
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "expected", "needs_ocr"),
+    [
+        ("Wo fand das Auftakttreffen der Modellvorhaben im Oktober 2024 statt?", "Bonn", True),
+        ("Wo tagte die Steuerungsgruppe in Vorpommern im Februar 2025?", "Pasewalk", False),
+        ("Wo fand die Sondersitzung der Lenkungsgruppe an der Westküste statt?", "Heide", False),
+        ("Wer hat am Auftakttreffen teilgenommen?", "Projektleitungen aller 13", True),
+    ],
+)
+def test_where_and_who_of_a_meeting_come_from_its_minutes(
+    corpus_index,  # type: ignore[no-untyped-def]
+    question: str,
+    expected: str,
+    needs_ocr: bool,
+) -> None:
+    """The header fields of minutes ("Ort: Bonn, …") answer these, not report sentences
+    about other meetings."""
+    settings, report = corpus_index
+    scan = next(r for r in report.results if Path(r.source).name == SCAN)
+    if needs_ocr and scan.status != "added":
+        pytest.skip("the scanned minutes were not OCR'd (tesseract not installed)")
+    assistant = Assistant.open(settings)
+    try:
+        answer = assistant.ask(question)
+    finally:
+        assistant.close()
+    first = answer.text.split("[1]")[0]
+    assert expected in first, answer.text

@@ -52,9 +52,12 @@ _QUESTION_KINDS = [
 ]
 
 
+MAX_FIELD_CHARS = 300  # a longer "Ort: …" is running text, not a header field
+
+
 def field_kind(line: str) -> str | None:
     """What a header field line says ("place", "time", "people"), or None for other text."""
-    match = _FIELD.match(line)
+    match = _FIELD.match(line) if len(line) <= MAX_FIELD_CHARS else None
     return FIELD_KINDS.get(match.group("label").lower()) if match else None
 
 

@@ -82,6 +82,7 @@ def test_header_fields_are_not_quoted_for_other_questions(assistant: Assistant) 
         ("Sitzungsleitung: Erste Beigeordnete", "people"),
         ("Hinweis: Das Treffen fand in Bonn statt.", None),
         ("Ort und Zeit werden noch bekannt gegeben.", None),
+        ("Ort: " + "Bonn, " * 100, None),  # too long to be a header field
     ],
 )
 def test_field_kinds(line: str, kind: str | None) -> None:

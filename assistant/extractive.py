@@ -36,6 +36,7 @@ TABLE_ROW_COVERAGE = 0.3  # share of the question's terms a quoted table row mus
 # precision 0.57, recall 0.17, 96.8 % of answerable questions still answered).
 CALIBRATED_PASSAGE_SIMILARITY = {"multilingual-e5-small": 0.85}
 MAX_CANDIDATES = 12  # sentences embedded per answer (latency: ~0.1 s each on 2 cores)
+MAX_LIST_CHARS = 900  # a list introduced by a colon is quoted with its items up to this length
 FIELD_BONUS = 0.05  # for a header field of the kind asked ("Ort: …" for "Wo …?")
 
 
@@ -107,19 +108,25 @@ def quotable_units(
     """Spans of the chunk's text that may be quoted: answer-like sentences without page
     furniture or what `skip` rules out (boilerplate); a sentence that leans on the one before
     on the same line ("… erstellt. Sie dauerte neun Monate.") is joined to it, and dropped
-    with it."""
+    with it; a sentence introducing a list ("Als Datengrundlagen dienen:") is joined with its
+    items, each on a line of its own: enumerated ones, or up to the first ending with a period
+    (a list answers "Welche …?" as a whole; its items alone name nothing of the question)."""
     text = chunk.text
     units: list[tuple[int, int]] = []
     joinable = False  # the last unit ends just before the current sentence
     dropped = False  # the previous sentence was ruled out: don't quote its continuation
+    listing = False  # the last unit introduces a list ("Als Datengrundlagen dienen:")
     for start, end in split_sentences(text):
         sentence = text[start:end]
+        ruled_out = is_page_furniture(sentence, chunk.title, chunk.section) or (
+            skip is not None and skip(sentence)
+        )
+        if listing and not ruled_out and _continues_list(text, units[-1], start, end):
+            units[-1] = (units[-1][0], end)
+            continue
+        listing = False
         anaphoric = bool(_ANAPHORIC_START.match(sentence))
-        if (
-            is_page_furniture(sentence, chunk.title, chunk.section)
-            or (skip is not None and skip(sentence))
-            or (anaphoric and dropped)
-        ):
+        if ruled_out or (anaphoric and dropped):
             joinable, dropped = False, True
             continue
         dropped = False
@@ -136,7 +143,23 @@ def quotable_units(
             joinable = False
             continue
         joinable = True
+        listing = text[start:end].endswith(":")
     return units
+
+
+_ENUMERATED = re.compile(r"(?:[-–•*]|\d{1,2}[.)]|[a-z]\))\s")
+
+
+def _continues_list(text: str, unit: tuple[int, int], start: int, end: int) -> bool:
+    """Whether the sentence at start:end is the next item (or table row) of the list the unit
+    introduces: on a line of its own, enumerated ("2. …") or following an item that does not
+    end with a period (the last of an unnumbered list does), the whole list short enough."""
+    item = text[start:end]
+    return (
+        "\n" in text[unit[1] : start]
+        and (bool(_ENUMERATED.match(item)) or not text[: unit[1]].endswith("."))
+        and end - unit[0] <= MAX_LIST_CHARS
+    )
 
 
 def candidate_sentences(

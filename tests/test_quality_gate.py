@@ -98,3 +98,16 @@ def test_where_and_who_of_a_meeting_come_from_its_minutes(
         assistant.close()
     first = answer.text.split("[1]")[0]
     assert expected in first, answer.text
+
+
+@pytest.mark.slow
+def test_a_list_is_quoted_with_all_its_items(corpus_index) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = corpus_index
+    question = "Welche Datenquellen flossen in die Regionalanalyse in Saale-Holzland ein?"
+    assistant = Assistant.open(settings)
+    try:
+        answer = assistant.ask(question)
+    finally:
+        assistant.close()
+    for item in ("amtliche Statistik", "Bevölkerungsvorausberechnung", "137 Gemeinden"):
+        assert item in answer.text, answer.text

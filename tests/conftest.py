@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from assistant.service import Assistant
+from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.settings import EmbedderSettings, IngestSettings, PathSettings, Settings
 
@@ -64,6 +66,24 @@ def settings(tmp_path: Path) -> Settings:
         embedder=EmbedderSettings(backend="fake"),
         ingest=IngestSettings(parse_workers=0),
     )
+
+
+@pytest.fixture
+def open_assistant(settings: Settings) -> Iterator[Callable[[Path], Assistant]]:
+    """Ingests a folder with the fake embedder and opens the assistant on it (closed after
+    the test); the abstention threshold is the one calibrated for the fake embedder."""
+    opened: list[Assistant] = []
+
+    def open_on(docs: Path) -> Assistant:
+        settings.answer.abstain_threshold = 0.15  # calibrated for the fake embedder's cosines
+        report = ingest_paths([docs], settings, FakeEmbedder())
+        assert not report.failed
+        opened.append(Assistant.open(settings, FakeEmbedder()))
+        return opened[-1]
+
+    yield open_on
+    for assistant in opened:
+        assistant.close()
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ filters, diversity, follow-ups, comparisons and the `ask` CLI."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.service import Assistant
-from ingest.pipeline import ingest_paths
 from regiostrat.cli import main
-from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.settings import Settings
 from regiostrat.types import Filters, Turn
 
@@ -77,13 +76,8 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def assistant(settings: Settings, corpus: Path) -> Assistant:
-    settings.answer.abstain_threshold = 0.15  # calibrated for the fake embedder's cosines
-    report = ingest_paths([corpus], settings, FakeEmbedder())
-    assert not report.failed
-    instance = Assistant.open(settings, FakeEmbedder())
-    yield instance
-    instance.close()
+def assistant(open_assistant: Callable[[Path], Assistant], corpus: Path) -> Assistant:
+    return open_assistant(corpus)
 
 
 def test_answer_quotes_the_document_and_cites_page_and_source(assistant: Assistant) -> None:

@@ -3,6 +3,7 @@ alone name nothing of the question, so one by one they were never chosen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,6 @@ from factories import make_chunk
 
 from assistant.extractive import MAX_LIST_CHARS, quotable_units
 from assistant.service import Assistant
-from ingest.pipeline import ingest_paths
-from regiostrat.embedders.fake import FakeEmbedder
-from regiostrat.settings import Settings
 
 REPORT = """# Zwischenbericht Vorpommern
 
@@ -69,15 +67,11 @@ def test_a_colon_inside_a_line_introduces_no_list() -> None:
 
 
 @pytest.fixture
-def assistant(settings: Settings, tmp_path: Path) -> Assistant:
+def assistant(open_assistant: Callable[[Path], Assistant], tmp_path: Path) -> Assistant:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "zwischenbericht.md").write_text(REPORT, encoding="utf-8")
-    settings.answer.abstain_threshold = 0.15  # calibrated for the fake embedder's cosines
-    assert not ingest_paths([docs], settings, FakeEmbedder()).failed
-    instance = Assistant.open(settings, FakeEmbedder())
-    yield instance
-    instance.close()
+    return open_assistant(docs)
 
 
 def test_the_answer_to_a_which_question_quotes_the_whole_list(assistant: Assistant) -> None:

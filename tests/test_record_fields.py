@@ -4,15 +4,13 @@ the question's words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.record_fields import asked_field_kinds, field_kind
 from assistant.service import Assistant
-from ingest.pipeline import ingest_paths
-from regiostrat.embedders.fake import FakeEmbedder
-from regiostrat.settings import Settings
 
 MINUTES = """# Protokoll der 3. Sitzung des Lenkungskreises Sauerland
 
@@ -36,16 +34,12 @@ Im Jahr 2025 hat er zwei Förderanträge für Mobilitätsprojekte auf den Weg ge
 
 
 @pytest.fixture
-def assistant(settings: Settings, tmp_path: Path) -> Assistant:
+def assistant(open_assistant: Callable[[Path], Assistant], tmp_path: Path) -> Assistant:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "protokoll-lenkungskreis.md").write_text(MINUTES, encoding="utf-8")
     (docs / "zwischenbericht.md").write_text(REPORT, encoding="utf-8")
-    settings.answer.abstain_threshold = 0.15  # calibrated for the fake embedder's cosines
-    assert not ingest_paths([docs], settings, FakeEmbedder()).failed
-    instance = Assistant.open(settings, FakeEmbedder())
-    yield instance
-    instance.close()
+    return open_assistant(docs)
 
 
 @pytest.mark.parametrize(

@@ -254,10 +254,30 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def cited(unit: str, n: int) -> str:
+def cited(unit: str, n: int, as_lines: bool = False) -> str:
     """The unit with the marker [n] after each of its sentences ("… erstellt. [1] Sie dauerte
-    … [1]"): every sentence of an answer carries its source."""
-    return " ".join(f"{unit[start:end]} [{n}]" for start, end in split_sentences(unit))
+    … [1]"): every sentence of an answer carries its source. `as_lines`: the items of a quoted
+    list each on a line of its own ("- Zensus 2022; [1]"), which Markdown shows as a list."""
+    out = ""
+    previous_end = 0
+    for start, end in split_sentences(unit):
+        sentence = f"{unit[start:end]} [{n}]"
+        if out and as_lines and "\n" in unit[previous_end:start]:
+            out += "\n" + ("" if _ENUMERATED.match(sentence) else "- ") + sentence
+        else:
+            out += (" " if out else "") + sentence
+        previous_end = end
+    return out
+
+
+def join_cited(parts: Sequence[str]) -> str:
+    """The cited units as one answer; a list stands apart from what precedes and follows."""
+    text = ""
+    for part in parts:
+        if text:
+            text += "\n\n" if "\n" in part or "\n" in text.rsplit("\n\n", 1)[-1] else " "
+        text += part
+    return text
 
 
 def citation_for(n: int, passage: Passage, highlight: str = "") -> Citation:
@@ -340,12 +360,12 @@ class ExtractiveAnswerer:
         for sentence in chosen:
             n = numbers.setdefault(sentence.passage_index, len(numbers) + 1)
             highlights.setdefault(sentence.passage_index, []).append(sentence.text)
-            parts.append(cited(sentence.text, n))
+            parts.append(cited(sentence.text, n, as_lines=True))
         citations = [
             citation_for(n, passages[index], " … ".join(highlights[index]))
             for index, n in numbers.items()
         ]
-        return ExtractiveResult(" ".join(parts), citations, False, "", evidence)
+        return ExtractiveResult(join_cited(parts), citations, False, "", evidence)
 
     def _not_boilerplate(self, passages: Sequence[Passage]) -> Callable[[ScoredSentence], bool]:
         """Whether a sentence may be quoted: not boilerplate recurring in other projects'

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from factories import make_chunk
 
-from assistant.extractive import MAX_LIST_CHARS, quotable_units
+from assistant.extractive import MAX_LIST_CHARS, cited, quotable_units
 from assistant.service import Assistant
 
 REPORT = """# Zwischenbericht Vorpommern
@@ -61,6 +61,15 @@ def test_a_list_too_long_to_quote_is_cut_where_it_fits() -> None:
     assert len(units[0]) <= MAX_LIST_CHARS and len(units) > 1
 
 
+def test_a_numbered_list_keeps_its_numbers_on_lines_of_their_own() -> None:
+    unit = "Die Verzögerung hat zwei Ursachen:\n\n1. Dolmetschen.\n\n2. Daten."
+    assert cited(unit, 3, as_lines=True) == (
+        "Die Verzögerung hat zwei Ursachen: [3]\n1. Dolmetschen. [3]\n2. Daten. [3]"
+    )
+    inline = "Die Verzögerung hat zwei Ursachen: [3] 1. Dolmetschen. [3] 2. Daten. [3]"
+    assert cited(unit, 3) == inline  # as a comparison quotes it, on its project's line
+
+
 def test_a_colon_inside_a_line_introduces_no_list() -> None:
     units = _units("Ergebnis: Die Werkstatt war gut besucht.\n\nDanach fuhren alle nach Hause.")
     assert units == ["Ergebnis: Die Werkstatt war gut besucht.", "Danach fuhren alle nach Hause."]
@@ -80,3 +89,6 @@ def test_the_answer_to_a_which_question_quotes_the_whole_list(assistant: Assista
     for item in ("Statistischen Amtes", "Zensus 2022", "24 geführt"):
         assert item in answer.text, answer.text
     assert "Zensus 2022" in answer.citations[0].highlight
+    # each item on a line of its own, as Markdown shows a list
+    assert "Als Datengrundlagen dienen: [1]\n- Bevölkerungs- und Wanderungsdaten" in answer.text
+    assert "\n- Ergebnisse des Zensus 2022 zu Wohnungsbestand und Leerstand; [1]\n" in answer.text

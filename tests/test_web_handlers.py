@@ -129,6 +129,16 @@ def test_source_card_escapes_hostile_document_text() -> None:
     assert card.count("<blockquote") == card.count("</blockquote>") == 1
 
 
+def test_a_quoted_list_is_highlighted_in_every_paragraph() -> None:
+    quote = "Einleitung.\n\nAls Daten dienen:\n\nZensus 2022;\n\nInterviews.\n\nSchluss."
+    highlight = "Als Daten dienen:\n\nZensus 2022;\n\nInterviews."
+    html = render._paragraphs(render.highlight_html(quote, highlight))
+    assert html == (
+        "<p>Einleitung.</p><p><mark>Als Daten dienen:</mark></p><p><mark>Zensus 2022;</mark></p>"
+        "<p><mark>Interviews.</mark></p><p>Schluss.</p>"
+    )
+
+
 def test_highlight_spans_tolerate_whitespace_and_multiple_sentences() -> None:
     quote = "Erster Satz.\nZweiter  Satz hier. Dritter Satz."
     spans = render.highlight_spans(quote, "Zweiter Satz hier. … Dritter Satz.")

@@ -105,10 +105,25 @@ def highlight_spans(quote: str, highlight: str) -> list[tuple[int, int]]:
     return merged
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def _within_paragraphs(quote: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans cut at blank lines (a quoted list runs over several paragraphs; a <mark>
+    must not)."""
+    out = []
+    for start, end in spans:
+        for brk in _PARAGRAPH_BREAK.finditer(quote, start, end):
+            out.append((start, brk.start()))
+            start = brk.end()
+        out.append((start, end))
+    return [(start, end) for start, end in out if start < end]
+
+
 def highlight_html(quote: str, highlight: str) -> str:
     """The quote, escaped, with the supporting sentence(s) wrapped in <mark>."""
     out, pos = [], 0
-    for start, end in highlight_spans(quote, highlight):
+    for start, end in _within_paragraphs(quote, highlight_spans(quote, highlight)):
         out.append(escape(quote[pos:start]))
         out.append(f"<mark>{escape(quote[start:end])}</mark>")
         pos = end
@@ -118,7 +133,7 @@ def highlight_html(quote: str, highlight: str) -> str:
 
 def _paragraphs(html_text: str) -> str:
     """Blank lines in an (escaped) passage become paragraph breaks."""
-    parts = [p.strip() for p in re.split(r"\n\s*\n", html_text) if p.strip()]
+    parts = [p.strip() for p in _PARAGRAPH_BREAK.split(html_text) if p.strip()]
     return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in parts)
 
 

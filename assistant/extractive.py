@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -214,10 +215,10 @@ def score_sentences(
     texts: Sequence[str] | None = None,
 ) -> None:
     """Sets each sentence's `semantic` similarity; `texts` are embedded in place of the
-    sentences' own text when given (a sentence with its context)."""
+    sentences' own text (or their `context`) when given."""
     if not sentences:
         return
-    texts = list(texts) if texts is not None else [s.text for s in sentences]
+    texts = list(texts) if texts is not None else [s.context or s.text for s in sentences]
     vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32)
     query = np.asarray(query_embedding, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
@@ -272,11 +273,9 @@ def cited(unit: str, n: int, as_lines: bool = False) -> str:
 
 def join_cited(parts: Sequence[str]) -> str:
     """The cited units as one answer; a list stands apart from what precedes and follows."""
-    text = ""
-    for part in parts:
-        if text:
-            text += "\n\n" if "\n" in part or "\n" in text.rsplit("\n\n", 1)[-1] else " "
-        text += part
+    text = parts[0] if parts else ""
+    for previous, part in pairwise(parts):
+        text += ("\n\n" if "\n" in previous or "\n" in part else " ") + part
     return text
 
 
@@ -342,9 +341,7 @@ class ExtractiveAnswerer:
         sentences = candidate_sentences(
             passages, set(analyze(question)), asked_field_kinds(question)
         )
-        score_sentences(
-            self.embedder, query_embedding, sentences, [s.context or s.text for s in sentences]
-        )
+        score_sentences(self.embedder, query_embedding, sentences)
         keep = self._not_boilerplate(passages)
         best = next(
             (s for s in sorted(sentences, key=lambda s: s.score, reverse=True) if keep(s)), None

@@ -106,8 +106,7 @@ def worker(
     batch_chunks: int | None,
     parse_workers: str = "auto",
 ) -> dict[str, Any]:
-    from ingest.pipeline import ingest_paths, parse_workers_for
-    from ingest.prefetch import ParsePrefetcher
+    from ingest.pipeline import ingest_paths, start_parse_workers
     from regiostrat.index.store import IndexStore
 
     root = CORPORA[corpus][0]
@@ -119,8 +118,7 @@ def worker(
         settings.ingest.batch_chunks = batch_chunks
     settings.ingest.parse_workers = None if parse_workers == "auto" else int(parse_workers)
     # as `regiostrat ingest`: the parse workers start up while the embedder loads
-    prefetcher = ParsePrefetcher(parse_workers_for(settings, files))
-    prefetcher.start()
+    prefetcher = start_parse_workers(settings, files)
     t0 = time.perf_counter()
     embedder = CountingEmbedder(make_embedder(embedder_name))
     load_s = time.perf_counter() - t0

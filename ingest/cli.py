@@ -15,7 +15,7 @@ from ingest.pipeline import (
     IngestReport,
     ingest_paths,
     iter_files,
-    parse_workers_for,
+    start_parse_workers,
 )
 from ingest.prefetch import ParsePrefetcher
 from regiostrat.cli import index_option
@@ -66,8 +66,8 @@ def ingest_command(
     """Ingest documents (PDF, DOCX, HTML, Markdown, text) into the index."""
     settings = Settings().with_data_dir(index_dir)
     files = list(iter_files(paths))
-    with ParsePrefetcher(parse_workers_for(settings, files)) as prefetcher:
-        prefetcher.start()  # the parse workers start up while the embedder loads
+    # the parse workers start up while the embedder loads
+    with start_parse_workers(settings, files) as prefetcher:
         embedder = create_embedder(settings.embedder)
         report = _ingest_with_progress(
             paths, settings, embedder, files, prefetcher, prune=prune, rebuild=rebuild

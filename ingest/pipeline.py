@@ -322,8 +322,15 @@ class Ingestor:
         self.store.record_build()
 
 
-def parse_workers_for(settings: Settings, queue: list[Path]) -> int:
-    """How many parse workers a run over these files starts (`ingest.parse_workers`)."""
+def start_parse_workers(settings: Settings, queue: list[Path]) -> ParsePrefetcher:
+    """The parse workers of a run over these files (`ingest.parse_workers`), starting up; the
+    caller closes them (a context manager)."""
+    prefetcher = ParsePrefetcher(_parse_workers(settings, queue))
+    prefetcher.start()
+    return prefetcher
+
+
+def _parse_workers(settings: Settings, queue: list[Path]) -> int:
     if sum(map(_ingestible, queue)) < MIN_FILES_FOR_WORKERS:
         return 0
     configured = settings.ingest.parse_workers
@@ -357,8 +364,8 @@ def ingest_paths(
     queue = list(files if files is not None else iter_files(paths))
     with contextlib.ExitStack() as stack:
         if prefetcher is None:
-            prefetcher = stack.enter_context(ParsePrefetcher(parse_workers_for(settings, queue)))
-            prefetcher.start()  # the workers start up while the index opens
+            # the workers start up while the index opens
+            prefetcher = stack.enter_context(start_parse_workers(settings, queue))
         if rebuild:
             IndexStore.reset(settings, embedder)
         store = IndexStore.open(settings, embedder, check=False)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from ingest.prepare import FileJob, PreparedFile, prepare_file
 from regiostrat.errors import IngestError
-from regiostrat.index.analyzer import analyze
+from regiostrat.index.analyzer import preload_compound_splitter
 
 PrepareFunction = Callable[[FileJob], PreparedFile]
 
@@ -66,7 +66,7 @@ def _init_worker() -> None:
     # no nice() on this platform, or not permitted: the worker runs at normal priority
     with contextlib.suppress(AttributeError, OSError):
         os.nice(_WORKER_NICE)
-    analyze("Regionalentwicklung")
+    preload_compound_splitter()
 
 
 class ParsePrefetcher:

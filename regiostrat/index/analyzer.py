@@ -100,6 +100,12 @@ def _char_split() -> ModuleType:
         return char_split
 
 
+def preload_compound_splitter() -> None:
+    """Load the compound splitter now rather than on the first compound (parse workers do, so
+    that a worker started ahead of a run is ready for its first file)."""
+    _char_split()
+
+
 def _stem(word: str) -> str:
     """Snowball stem, with remaining diacritics (other than German umlauts) removed."""
     stemmer = getattr(_local, "stemmer", None)

@@ -39,9 +39,11 @@ class IndexStore:
         self.settings = settings
         self.embedder = embedder
         self.registry = registry
-        data_dir = Path(settings.paths.data_dir)
+        self._data_dir = Path(settings.paths.data_dir)
         self._vectors: VectorStore | None = None
-        self.lexical = LexicalIndex(data_dir / "lexical.sqlite", legacy_texts=self._legacy_texts)
+        self.lexical = LexicalIndex(
+            self._data_dir / "lexical.sqlite", legacy_texts=self._legacy_texts
+        )
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder, *, check: bool = True) -> IndexStore:
@@ -63,7 +65,7 @@ class IndexStore:
     def vectors(self) -> VectorStore:
         """The Chroma collection, opened on first use (importing Chroma takes ~1 s)."""
         if self._vectors is None:
-            self._vectors = VectorStore(self.settings.chroma, Path(self.settings.paths.data_dir))
+            self._vectors = VectorStore(self.settings.chroma, self._data_dir)
         return self._vectors
 
     def _legacy_texts(self, ids: Sequence[str]) -> dict[str, str]:

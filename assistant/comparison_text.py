@@ -1,5 +1,5 @@
 """The text side of cross-project comparisons: the quotable units of a project's passages
-(`extractive.quotable_units`, without boilerplate that recurs across the compared projects) and
+(`quotable.quotable_units`, without boilerplate that recurs across the compared projects) and
 whether a unit names what the question asks for (an amount, a duration, a date, a count)."""
 
 from __future__ import annotations
@@ -8,13 +8,8 @@ import re
 from collections.abc import Sequence
 
 from assistant.boilerplate import boilerplate_signature
-from assistant.extractive import (
-    LEXICAL_WEIGHT,
-    ScoredSentence,
-    quotable_units,
-    term_coverage,
-    unasked_table_row,
-)
+from assistant.extractive import LEXICAL_WEIGHT, ScoredSentence, term_coverage, unasked_table_row
+from assistant.quotable import quotable_units
 from regiostrat.index.analyzer import analyze
 from regiostrat.types import Passage
 
@@ -82,7 +77,7 @@ def comparison_units(
     out: list[ScoredSentence] = []
     for index, passage in enumerate(passages):
         text = passage.chunk.text
-        for start, end in quotable_units(passage.chunk, skip=recurring):
+        for start, end in quotable_units(passage.chunk, skip=recurring, heading_lists=False):
             sentence = text[start:end]
             terms = frozenset(analyze(sentence))
             coverage = compound_coverage(question_terms, terms)

@@ -9,13 +9,13 @@ related".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
+from assistant.quotable import ENUMERATED, is_heading_line, is_page_furniture, quotable_units
 from assistant.record_fields import asked_field_kinds, field_kind
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
@@ -30,14 +30,12 @@ NO_PASSAGES_TEXT = (
     "Dazu finde ich in den Dokumenten nichts. Es wurden keine passenden Stellen gefunden."
 )
 LEXICAL_WEIGHT = 0.15
-MIN_SENTENCE_CHARS = 25
 TABLE_ROW_COVERAGE = 0.3  # share of the question's terms a quoted table row must hold
 # Cosine similarity of the closest passage below which questions are mostly unanswerable,
 # per vector space (benchmarks/calibrate_abstention.py on OMoS-QA dev + gold dev: abstention
 # precision 0.57, recall 0.17, 96.8 % of answerable questions still answered).
 CALIBRATED_PASSAGE_SIMILARITY = {"multilingual-e5-small": 0.85}
 MAX_CANDIDATES = 12  # sentences embedded per answer (latency: ~0.1 s each on 2 cores)
-MAX_LIST_CHARS = 900  # a list introduced by a colon is quoted with its items up to this length
 FIELD_BONUS = 0.05  # for a header field of the kind asked ("Ort: …" for "Wo …?")
 
 
@@ -53,6 +51,7 @@ class ScoredSentence:
     bonus: float = 0.0  # e.g. for naming what the question asks for (an amount, a date)
     lexical_weight: float = LEXICAL_WEIGHT
     context: str = ""  # embedded in place of `text` when set (a field with its document title)
+    sole: bool = False  # quoted only as the best unit (a list under a heading), never besides
 
     @property
     def score(self) -> float:
@@ -65,102 +64,10 @@ def term_coverage(question_terms: set[str], sentence_terms: frozenset[str]) -> f
     return len(question_terms & sentence_terms) / len(question_terms)
 
 
-def answer_like(sentence: str) -> bool:
-    """Whole sentences and table rows; not headings, titles or page furniture."""
-    if len(sentence) < MIN_SENTENCE_CHARS or len(sentence) > 600:
-        return False
-    if " | " in sentence:
-        return True
-    return sentence[-1] in _SENTENCE_END or len(sentence.split()) >= 10
-
-
-_SENTENCE_END = set('.!?:;)"“”»')
-
-
 def unasked_table_row(sentence: str, coverage: float) -> bool:
     """A table row ("Fördersumme | 450.000 Euro") is quoted only when it names what was asked:
     `coverage`, the share of the question's terms it holds, must reach `TABLE_ROW_COVERAGE`."""
     return " | " in sentence and coverage < TABLE_ROW_COVERAGE
-
-
-def is_page_furniture(sentence: str, title: str, section: str = "") -> bool:
-    """Running heads, title lines and the like ("Zwischenbericht · Modellvorhaben „…“ · Stand:
-    30.09.2025"); `section`: the chunk's heading path, whose top heading is the document's
-    title line ("Zwischenbericht 2025 – Modellvorhaben „Altmark vernetzt“")."""
-    if " · " in sentence:
-        return True
-    top = section.split("›")[0].strip()
-    if top and sentence.strip() == top:
-        return True
-    title = title.strip()
-    return bool(title) and (title in sentence or sentence.rstrip(" .:") in title)
-
-
-# Sentences that lean on the one before ("Sie dauerte sieben Monate.") are quoted with it.
-_ANAPHORIC_START = re.compile(
-    r"(Sie|Er|Ihr|Ihre[mnrs]?|Ihm|Ihnen|Dies|Diese[mnrs]?|Dabei|Damit|Dafür|Dazu|Davon|"
-    r"Daraus|Darin|Dort|Hierfür|Hierzu|Stattdessen)\b"
-)
-
-
-def quotable_units(
-    chunk: Chunk, skip: Callable[[str], bool] | None = None
-) -> list[tuple[int, int]]:
-    """Spans of the chunk's text that may be quoted: answer-like sentences without page
-    furniture or what `skip` rules out (boilerplate); a sentence that leans on the one before
-    on the same line ("… erstellt. Sie dauerte neun Monate.") is joined to it, and dropped
-    with it; a sentence introducing a list ("Als Datengrundlagen dienen:") is joined with its
-    items, each on a line of its own: enumerated ones, or up to the first ending with a period
-    (a list answers "Welche …?" as a whole; its items alone name nothing of the question)."""
-    text = chunk.text
-    units: list[tuple[int, int]] = []
-    joinable = False  # the last unit ends just before the current sentence
-    dropped = False  # the previous sentence was ruled out: don't quote its continuation
-    listing = False  # the last unit introduces a list ("Als Datengrundlagen dienen:")
-    for start, end in split_sentences(text):
-        sentence = text[start:end]
-        ruled_out = is_page_furniture(sentence, chunk.title, chunk.section) or (
-            skip is not None and skip(sentence)
-        )
-        if listing and not ruled_out and _continues_list(text, units[-1], start, end):
-            units[-1] = (units[-1][0], end)
-            continue
-        listing = False
-        anaphoric = bool(_ANAPHORIC_START.match(sentence))
-        if ruled_out or (anaphoric and dropped):
-            joinable, dropped = False, True
-            continue
-        dropped = False
-        if (
-            joinable
-            and anaphoric
-            and "\n" not in text[units[-1][1] : start]
-            and answer_like(text[units[-1][0] : end])
-        ):
-            units[-1] = (units[-1][0], end)
-        elif answer_like(sentence):
-            units.append((start, end))
-        else:
-            joinable = False
-            continue
-        joinable = True
-        listing = text[start:end].endswith(":")
-    return units
-
-
-_ENUMERATED = re.compile(r"(?:[-–•*]|\d{1,2}[.)]|[a-z]\))\s")
-
-
-def _continues_list(text: str, unit: tuple[int, int], start: int, end: int) -> bool:
-    """Whether the sentence at start:end is the next item (or table row) of the list the unit
-    introduces: on a line of its own, enumerated ("2. …") or following an item that does not
-    end with a period (the last of an unnumbered list does), the whole list short enough."""
-    item = text[start:end]
-    return (
-        "\n" in text[unit[1] : start]
-        and (bool(_ENUMERATED.match(item)) or not text[: unit[1]].endswith("."))
-        and end - unit[0] <= MAX_LIST_CHARS
-    )
 
 
 def candidate_sentences(
@@ -176,15 +83,32 @@ def candidate_sentences(
             if field_kinds and field_kind(sentence) in field_kinds:
                 continue  # judged as a field below
             terms = frozenset(analyze(sentence))
-            coverage = term_coverage(question_terms, terms)
+            heading = _leading_heading(sentence)
+            # a list under a heading is judged by what its heading names in its document, not
+            # by all the words of its items (a table of key figures holds most words of any
+            # question about them)
+            named = frozenset(analyze(f"{passage.chunk.title}: {heading}")) if heading else terms
+            coverage = term_coverage(question_terms, named)
             if unasked_table_row(sentence, coverage):
                 continue
-            out.append(ScoredSentence(index, start, end, sentence, 0.0, coverage, terms))
+            out.append(
+                ScoredSentence(
+                    index, start, end, sentence, 0.0, coverage, terms, sole=bool(heading)
+                )
+            )
         if field_kinds:
             out.extend(_asked_fields(index, passage.chunk, question_terms, field_kinds))
     # keep the lexically best and the first sentences of top passages within the budget
     out.sort(key=lambda s: (-s.lexical, s.passage_index))
     return out[:MAX_CANDIDATES]
+
+
+def _leading_heading(unit: str) -> str:
+    """The heading a list unit starts with ("3.1 Themenwerkstätten"), or ""."""
+    first_line = unit.split("\n", 1)[0]
+    if "\n" in unit and is_heading_line(unit, 0, len(first_line)):
+        return first_line
+    return ""
 
 
 def _asked_fields(
@@ -243,12 +167,22 @@ def select_sentences(
             break
         if keep is not None and not keep(sentence):
             continue
+        if sentence.sole and chosen:
+            continue
         best = sentence.score if best is None else best
-        if any(_jaccard(sentence.terms, other.terms) > 0.7 for other in chosen):
+        if any(
+            _jaccard(sentence.terms, other.terms) > 0.7 or _overlap(sentence, other)
+            for other in chosen
+        ):
             continue
         chosen.append(sentence)
     # readable order: by passage rank, then position in the passage
     return sorted(chosen, key=lambda s: (s.passage_index, s.start))
+
+
+def _overlap(a: ScoredSentence, b: ScoredSentence) -> bool:
+    """Whether two units share text (a list under a heading and one of its rows)."""
+    return a.passage_index == b.passage_index and a.start < b.end and b.start < a.end
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -257,16 +191,22 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def cited(unit: str, n: int, as_lines: bool = False) -> str:
     """The unit with the marker [n] after each of its sentences ("… erstellt. [1] Sie dauerte
-    … [1]"): every sentence of an answer carries its source. `as_lines`: the items of a quoted
-    list each on a line of its own ("- Zensus 2022; [1]"), which Markdown shows as a list."""
+    … [1]"): every sentence of an answer carries its source. A heading introducing a list
+    ("Schwerpunktthemen") is a label, not a statement: it leads with a colon and no marker.
+    `as_lines`: the items of a quoted list each on a line of its own ("- Zensus 2022; [1]"),
+    which Markdown shows as a list."""
     out = ""
     previous_end = 0
-    for start, end in split_sentences(unit):
-        sentence = f"{unit[start:end]} [{n}]"
-        if out and as_lines and "\n" in unit[previous_end:start]:
-            out += "\n" + ("" if _ENUMERATED.match(sentence) else "- ") + sentence
+    spans = split_sentences(unit)
+    for start, end in spans:
+        sentence = unit[start:end]
+        if not out and len(spans) > 1 and is_heading_line(unit, start, end):
+            out = f"{sentence}:"
+        elif out and as_lines and "\n" in unit[previous_end:start]:
+            marked = f"{sentence} [{n}]"
+            out += "\n" + ("" if ENUMERATED.match(marked) else "- ") + marked
         else:
-            out += (" " if out else "") + sentence
+            out += (" " if out else "") + f"{sentence} [{n}]"
         previous_end = end
     return out
 

@@ -14,7 +14,7 @@ from assistant import compare
 from assistant.boilerplate import boilerplate_signature, recurring_signatures
 from assistant.comparison_text import comparison_units
 from assistant.dialogue import answer_kind, comparison_focus
-from assistant.extractive import is_page_furniture
+from assistant.quotable import is_page_furniture
 from assistant.service import Assistant
 from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder

@@ -111,3 +111,16 @@ def test_a_list_is_quoted_with_all_its_items(corpus_index) -> None:  # type: ign
         assistant.close()
     for item in ("amtliche Statistik", "Bevölkerungsvorausberechnung", "137 Gemeinden"):
         assert item in answer.text, answer.text
+
+
+@pytest.mark.slow
+def test_a_table_is_quoted_with_the_heading_that_leads_it(corpus_index) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = corpus_index
+    assistant = Assistant.open(settings)
+    try:
+        answer = assistant.ask("Zu welchen Themen hat die Westküste 2024 Werkstätten veranstaltet?")
+    finally:
+        assistant.close()
+    assert answer.text.startswith("3.1 Themenwerkstätten:\n"), answer.text
+    for topic in ("Energie und Wasserstoff", "Fachkräfte und Ausbildung", "Industrie und Flächen"):
+        assert f"\n- {topic} | " in answer.text, answer.text

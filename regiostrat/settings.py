@@ -89,6 +89,16 @@ class ChromaSettings(BaseModel):
     port: int = Field(8000, description="Chroma server port.")
     ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
     collection: str = Field("regiostrat", description="Collection name.")
+    ef_search: int = Field(
+        400,
+        ge=10,
+        description=(
+            "Breadth of Chroma's approximate (HNSW) search: higher finds the true nearest chunks "
+            "more reliably, for a few ms per query (benchmarks/results/hnsw.md: e5 vectors, 4,924 "
+            "chunks, recall@40 0.929 at Chroma's default 100, 0.997 at 400). Applied to existing "
+            "collections when they are opened."
+        ),
+    )
 
 
 class RetrievalSettings(BaseModel):

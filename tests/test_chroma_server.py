@@ -19,7 +19,7 @@ from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.errors import ConfigError
 from regiostrat.index.store import IndexStore
-from regiostrat.index.vector_store import chroma_where
+from regiostrat.index.vector_store import chroma_where, make_client
 from regiostrat.settings import ChromaSettings, Settings
 from regiostrat.types import Filters
 
@@ -192,6 +192,26 @@ def test_rebuild_resets_server_collection(server_settings: Settings, docs: Path)
         assert "Elektrolyseur" not in _texts(store)
         assert store.vectors.count() == report.chunks
         assert store.consistency_problems() == []
+    finally:
+        store.close()
+
+
+@pytest.mark.chroma_server
+def test_server_collection_searches_with_the_configured_breadth(
+    server_settings: Settings, docs: Path
+) -> None:
+    def breadth_seen_by_another_worker() -> int:
+        client = make_client(server_settings.chroma, Path(server_settings.paths.data_dir))
+        collection = client.get_collection(server_settings.chroma.collection)
+        return int(collection.configuration["hnsw"]["ef_search"])
+
+    ingest_paths([docs], server_settings, FakeEmbedder())
+    assert breadth_seen_by_another_worker() == 400
+    server_settings.chroma.ef_search = 1200  # a deployment raises it: applied on opening
+    store = _open(server_settings)
+    try:
+        assert breadth_seen_by_another_worker() == 1200
+        assert store.vectors.count() > 0 and store.consistency_problems() == []
     finally:
         store.close()
 

@@ -1,9 +1,12 @@
-"""Filtered dense search: restricting to the matching ids, or filtering a wider unfiltered
-search, gives Chroma's filtered result."""
+"""Dense search: restricting to the matching ids, or filtering a wider unfiltered search, gives
+Chroma's filtered result; the collection searches with the configured breadth (`ef_search`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from ingest.pipeline import ingest_paths
 from regiostrat.embedders.fake import FakeEmbedder
 from regiostrat.index.store import IndexStore
-from regiostrat.index.vector_store import chroma_where
+from regiostrat.index.vector_store import chroma_where, make_client
 from regiostrat.settings import Settings
 from regiostrat.types import Filters
 
@@ -102,3 +105,51 @@ def test_filtered_search_sees_documents_ingested_by_another_process(
     ingest_paths([new], settings, FakeEmbedder())  # its own connections, as a CLI run has
     found = store.dense_search(query, 3, filters)
     assert [c.source for c, _ in found] == [str(new / "seilbahn.md")]
+
+
+def _ef_search_in_a_new_process(settings: Settings) -> int:
+    """The collection's search breadth as a process started later reads it from disk."""
+    script = (
+        "import chromadb, json, sys\n"
+        "client = chromadb.PersistentClient(path=sys.argv[1])\n"
+        "print(json.dumps(client.get_collection(sys.argv[2]).configuration['hnsw']))\n"
+    )
+    chroma_dir = str(Path(settings.paths.data_dir) / "chroma")
+    out = subprocess.run(
+        [sys.executable, "-c", script, chroma_dir, settings.chroma.collection],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(json.loads(out.strip().splitlines()[-1])["ef_search"])
+
+
+def test_a_new_index_searches_with_the_configured_breadth(store: IndexStore) -> None:
+    assert store.vectors.ef_search == store.settings.chroma.ef_search == 400
+    assert _ef_search_in_a_new_process(store.settings) == 400
+
+
+def test_an_index_built_before_the_setting_gets_the_configured_breadth(
+    settings: Settings,
+) -> None:
+    # as versions before `chroma.ef_search` created it: Chroma's default breadth (100)
+    client = make_client(settings.chroma, Path(settings.paths.data_dir))
+    old = client.get_or_create_collection(
+        settings.chroma.collection, configuration={"hnsw": {"space": "cosine"}}
+    )
+    assert old.configuration["hnsw"]["ef_search"] == 100
+    vectors = FakeEmbedder().embed_documents(
+        [f"Abschnitt {i} über {t}" for i, t in enumerate(TOPICS)]
+    )
+    old.add(ids=[f"c{i}" for i in range(len(TOPICS))], embeddings=vectors)
+    before = old.query(query_embeddings=[vectors[2]], n_results=3)["ids"]
+
+    settings.chroma.ef_search = 300
+    store = IndexStore.open(settings, FakeEmbedder())
+    try:
+        assert store.vectors.ef_search == 300
+        assert store.vectors.count() == len(TOPICS)  # the vectors are untouched
+    finally:
+        store.close()
+    assert _ef_search_in_a_new_process(settings) == 300
+    assert old.query(query_embeddings=[vectors[2]], n_results=3)["ids"] == before

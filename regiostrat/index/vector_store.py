@@ -139,18 +139,36 @@ def make_client(settings: ChromaSettings, data_dir: Path) -> Any:
     return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=chroma_settings)
 
 
+def _ef_search_of(collection: Any) -> int | None:
+    hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
+    return hnsw.get("ef_search")
+
+
 class VectorStore:
     """One Chroma collection of chunks."""
 
     def __init__(self, settings: ChromaSettings, data_dir: Path) -> None:
         self._client = make_client(settings, data_dir)
         self._name = settings.collection
+        self._ef_search = settings.ef_search
         self._collection = self._open_collection()
 
     def _open_collection(self) -> Any:
-        return self._client.get_or_create_collection(
-            self._name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        collection = self._client.get_or_create_collection(
+            self._name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
         )
+        # a collection created earlier keeps its configuration: the search breadth is the one
+        # setting Chroma lets change later (the graph is built with it untouched)
+        if _ef_search_of(collection) != self._ef_search:
+            collection.modify(configuration={"hnsw": {"ef_search": self._ef_search}})
+        return collection
+
+    @property
+    def ef_search(self) -> int | None:
+        """The search breadth the collection is configured with (`chroma.ef_search`)."""
+        return _ef_search_of(self._collection)
 
     def reset(self) -> None:
         """Delete and recreate the collection (vectors and the recorded embedder)."""

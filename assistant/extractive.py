@@ -15,7 +15,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from assistant.quotable import ENUMERATED, is_heading_line, is_page_furniture, quotable_units
+from assistant.quotable import ENUMERATED, is_page_furniture, leading_heading, quotable_units
 from assistant.record_fields import asked_field_kinds, field_kind
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
@@ -83,7 +83,7 @@ def candidate_sentences(
             if field_kinds and field_kind(sentence) in field_kinds:
                 continue  # judged as a field below
             terms = frozenset(analyze(sentence))
-            heading = _leading_heading(sentence)
+            heading = leading_heading(sentence)
             # a list under a heading is judged by what its heading names in its document, not
             # by all the words of its items (a table of key figures holds most words of any
             # question about them)
@@ -101,14 +101,6 @@ def candidate_sentences(
     # keep the lexically best and the first sentences of top passages within the budget
     out.sort(key=lambda s: (-s.lexical, s.passage_index))
     return out[:MAX_CANDIDATES]
-
-
-def _leading_heading(unit: str) -> str:
-    """The heading a list unit starts with ("3.1 Themenwerkstätten"), or ""."""
-    first_line = unit.split("\n", 1)[0]
-    if "\n" in unit and is_heading_line(unit, 0, len(first_line)):
-        return first_line
-    return ""
 
 
 def _asked_fields(
@@ -195,14 +187,12 @@ def cited(unit: str, n: int, as_lines: bool = False) -> str:
     ("Schwerpunktthemen") is a label, not a statement: it leads with a colon and no marker.
     `as_lines`: the items of a quoted list each on a line of its own ("- Zensus 2022; [1]"),
     which Markdown shows as a list."""
-    out = ""
-    previous_end = 0
-    spans = split_sentences(unit)
-    for start, end in spans:
+    heading = leading_heading(unit)
+    out = f"{heading}:" if heading else ""
+    previous_end = len(heading)
+    for start, end in split_sentences(unit)[1 if heading else 0 :]:
         sentence = unit[start:end]
-        if not out and len(spans) > 1 and is_heading_line(unit, start, end):
-            out = f"{sentence}:"
-        elif out and as_lines and "\n" in unit[previous_end:start]:
+        if out and as_lines and "\n" in unit[previous_end:start]:
             marked = f"{sentence} [{n}]"
             out += "\n" + ("" if ENUMERATED.match(marked) else "- ") + marked
         else:

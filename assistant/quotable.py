@@ -65,10 +65,11 @@ def quotable_units(
     enumerated ones, or up to the first ending with a period; a table's rows."""
     text = chunk.text
 
+    def skipped(sentence: str) -> bool:
+        return skip is not None and skip(sentence)
+
     def ruled_out(sentence: str) -> bool:
-        return is_page_furniture(sentence, chunk.title, chunk.section) or (
-            skip is not None and skip(sentence)
-        )
+        return is_page_furniture(sentence, chunk.title, chunk.section) or skipped(sentence)
 
     spans = split_sentences(text)
     headings = {_normalized(part) for part in chunk.section.split("›") if part.strip()}
@@ -79,7 +80,8 @@ def quotable_units(
     listing = False  # the last unit introduces a list ("Als Datengrundlagen dienen:")
     for index, (start, end) in enumerate(spans):
         sentence = text[start:end]
-        excluded = ruled_out(sentence)
+        unwanted = skipped(sentence)  # (asked once: a boilerplate lookup reads the index)
+        excluded = unwanted or is_page_furniture(sentence, chunk.title, chunk.section)
         if listing and not excluded and _continues_list(text, units[-1], start, end):
             units[-1] = (units[-1][0], end)
             continue
@@ -87,7 +89,7 @@ def quotable_units(
         if (
             heading_lists
             and _normalized(sentence) in headings  # (the top one may look like furniture)
-            and not (skip is not None and skip(sentence))
+            and not unwanted
             and (last := _heading_list_end(text, spans, index, ruled_out, headings))
         ):
             lists.append((start, spans[last][1]))  # its items stay quotable one by one too
@@ -132,7 +134,7 @@ def _continues_list(text: str, unit: Span, start: int, end: int) -> bool:
     )
 
 
-def is_heading_line(text: str, start: int, end: int) -> bool:
+def _is_heading_line(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] is a line of its own that reads as a heading ("3.1
     Themenwerkstätten", "Schwerpunktthemen"): short, no sentence or table row."""
     line = text[start:end]
@@ -159,7 +161,7 @@ def _heading_list_end(
     heading over prose, or over a list a sentence introduces, leads no list; nor does one
     over a subheading, which ends a list)."""
     start, end = spans[index]
-    if not is_heading_line(text, start, end):
+    if not _is_heading_line(text, start, end):
         return None
     last = None
     for position in range(index + 1, len(spans)):
@@ -175,3 +177,12 @@ def _heading_list_end(
             break
         last, end = position, item_end
     return last if last is not None and last > index + 1 else None
+
+
+def leading_heading(unit: str) -> str:
+    """The heading a unit starts with when it is a list led by one ("3.1 Themenwerkstätten"
+    over its table), else "": its first sentence is a heading line and more follow."""
+    spans = split_sentences(unit)
+    if len(spans) > 1 and _is_heading_line(unit, *spans[0]):
+        return unit[slice(*spans[0])]
+    return ""

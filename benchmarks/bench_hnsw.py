@@ -40,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 from common import (  # noqa: E402
     BENCH_DATA,
     BUNDLED_CORPUS,
@@ -59,51 +58,53 @@ K_VALUES = (10, 40)
 
 
 def gold_questions() -> list[str]:
-    out = []
-    for name in ("dev.yaml", "test.yaml"):
-        data = yaml.safe_load((REPO / "eval" / "questions" / name).read_text(encoding="utf-8"))
-        items = data.get("questions", []) if isinstance(data, dict) else data
-        out += [" ".join(str(i["question"]).split()) for i in items if i.get("question")]
-    return out
+    from eval.gold import load_gold
 
-
-def omos_questions() -> list[str]:
-    rows = (OMOS / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-    return [q["question"] for q in map(json.loads, rows) if q.get("split") in ("dev", "test")]
+    folder = REPO / "eval" / "questions"
+    return [
+        item.question for name in ("dev.yaml", "test.yaml") for item in load_gold(folder / name)
+    ]
 
 
 def index_for(name: str) -> tuple[Path, str, str] | str:
     """(index dir, collection, embedder) of a named index, or why it is missing."""
+    from regiostrat.embedders import create_embedder
     from regiostrat.settings import Settings
 
-    collection = Settings().chroma.collection
+    settings = Settings().with_data_dir(REPO / "data")
     if name == "omos":
-        found = sorted((REPO / "data" / "benchmarks" / "omos-qa").glob("index-*"))
-        if not found:
-            return "no OMoS-QA index: run `regiostrat eval omos-qa --split dev` first"
-        return found[0], f"{collection}-omos-qa", "default"
+        from eval.benchmarks import get_benchmark
+
+        if note := missing_note(OMOS, "OMoS-QA"):
+            return note
+        # the index `regiostrat eval omos-qa` uses (built when missing or outdated)
+        bench, _ = get_benchmark("omos-qa").ensure_index(
+            settings, create_embedder(settings.embedder)
+        )
+        return Path(bench.paths.data_dir), bench.chroma.collection, "default"
     if name == "100k":
         path = BENCH_DATA / "query-100k" / "index"
         if not (path / "chroma").is_dir():
             return "no 100k index: run `python benchmarks/bench_query.py --size 100k` first"
-        return path, collection, "fake384"
+        return path, settings.chroma.collection, "fake384"
     corpus = BUNDLED_CORPUS if name == "bundled" else SHARED_DOCUMENTS
     if note := missing_note(corpus, name):
         return note
     path = BENCH_DATA / f"hnsw-{name}"
     if not (path / "registry.sqlite").is_file():
         from ingest.pipeline import ingest_paths
-        from regiostrat.embedders import create_embedder
 
         print(f"… ingesting {corpus} into {path}", file=sys.stderr)
-        settings = Settings().with_data_dir(path)
-        ingest_paths([corpus], settings, create_embedder(settings.embedder))
-    return path, collection, "default"
+        ingest_paths([corpus], settings.with_data_dir(path), create_embedder(settings.embedder))
+    return path, settings.chroma.collection, "default"
 
 
 def questions_for(name: str) -> list[str]:
     if name == "omos":
-        return omos_questions()
+        from eval.benchmarks import get_benchmark
+
+        bench = get_benchmark("omos-qa")
+        return [item.question for split in ("dev", "test") for item in bench.items(split)]
     if name == "100k":
         from bench_query import questions_for as revosax
 

@@ -129,6 +129,69 @@ def test_pdf_table_rows_stay_lines(report: Path) -> None:
     ]
 
 
+def placed_pdf(tmp_path: Path, lines: list[list[tuple[float, str]]], size: float = 9) -> Path:
+    """A one-page PDF (core Helvetica, points) of lines whose texts start at the given x; each
+    text is its own text object, as cells, list markers and numbers often are in real PDFs."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=size)
+    for row, parts in enumerate(lines):
+        for x, text in parts:
+            pdf.set_xy(x, 80 + row * 1.6 * size)
+            pdf.cell(text=text)
+    path = tmp_path / "platziert.pdf"
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_table_with_narrow_columns_keeps_its_cells(tmp_path: Path) -> None:
+    # a cell's text nearly fills its column: the gap to the next column is narrower than the
+    # estimated end of the text suggests; the columns' shared starts give the cells away
+    rows = [
+        ("Schlüsselprojekt", "Beteiligte", "Start", "Stand August 2025"),
+        ("Leerstandsbörse und Ortskernlotsen", "9 Verbandsgemeinden", "01.07.2025", "137 Objekte"),
+        ("Wärmeplanung im Konvoi", "9 Verbandsgemeinden", "Oktober 2025", "beschlossen"),
+        ("Interkommunale Vergabestelle", "4 Verbandsgemeinden", "01.01.2026", "im Entwurf"),
+    ]
+    columns = (60, 236, 345, 415)
+    path = placed_pdf(tmp_path, [list(zip(columns, row, strict=True)) for row in rows])
+
+    tables = block_texts(clean_document(load(path)), BlockKind.table)
+
+    assert tables == ["\n".join(" | ".join(row) for row in rows)]
+
+
+def test_pdf_aligned_list_markers_and_numbers_are_no_columns(tmp_path: Path) -> None:
+    lines = [
+        [(60, "-"), (72, "Bevölkerungsdaten des Statistikamts")],
+        [(60, "-"), (72, "Pendlerstatistik der Bundesagentur")],
+        [(60, "-"), (72, "Wohnungsmarktdaten der Kreise")],
+        [],
+        [(60, "5.1"), (84, "Projektförderung")],
+        [(60, "5.2"), (84, "Festbetragsfinanzierung")],
+        [(60, "5.3"), (84, "Anteilsfinanzierung")],
+        [],
+        [(60, "Alarmumsetzer pro Stück"), (300, "4 "), (311, "500 Euro")],
+        [(60, "Leitstellenausstattung"), (300, "7 "), (311, "500 Euro")],
+        [(60, "Funkmeldeempfänger"), (300, "2 "), (311, "000 Euro")],
+    ]
+    doc = clean_document(load(placed_pdf(tmp_path, lines, size=12)))
+
+    assert block_texts(doc, BlockKind.list_item) == [
+        "Bevölkerungsdaten des Statistikamts",
+        "Pendlerstatistik der Bundesagentur",
+        "Wohnungsmarktdaten der Kreise",
+    ]
+    assert "5.2 Festbetragsfinanzierung" in doc.pages[0].text
+    assert block_texts(doc, BlockKind.table) == [
+        "Alarmumsetzer pro Stück | 4 500 Euro\n"
+        "Leitstellenausstattung | 7 500 Euro\n"
+        "Funkmeldeempfänger | 2 000 Euro"
+    ]
+
+
 def test_pdf_header_and_footer_removed_and_hyphenation_joined(report: Path) -> None:
     raw = load(report)
     assert all("Zwischenbericht Modellregion" in page.text for page in raw.pages)

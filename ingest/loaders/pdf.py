@@ -1,16 +1,15 @@
 """PDF loading with pypdf: text per page, blocks from layout heuristics, OCR for scanned pages.
 
-pypdf's plain extraction gives the reading order; a visitor on the same extraction adds the
-position, font size and weight of every line. Blocks are cut at vertical gaps, at short lines
-that end a sentence, at headings (larger or bold font, numbering, capitals), at bullets, and
-around table rows (lines with wide horizontal gaps). Line breaks stay in the block text:
-`ingest.clean` joins them and repairs hyphenation.
+The page's lines come with position, font size, weight and table cells (`pdf_lines`). Blocks are
+cut at vertical gaps, at short lines that end a sentence, at headings (larger or bold font,
+numbering, capitals), at bullets, and around table rows (lines split into cells, next to another
+such line). Line breaks stay in the block text: `ingest.clean` joins them and repairs
+hyphenation.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 import shutil
@@ -22,7 +21,6 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from pypdf import PageObject, PasswordType, PdfReader, apply_configuration
 from pypdf.errors import DependencyError, PyPdfError
@@ -32,6 +30,7 @@ from regiostrat.settings import IngestSettings
 from regiostrat.types import Block, BlockKind, Document, Page
 
 from . import png_predictor
+from .pdf_lines import BULLET_SYMBOL, Line, page_lines
 
 png_predictor.install()  # scanned images decode at C speed (see png_predictor)
 
@@ -41,10 +40,9 @@ _OCR_IMAGE_BYTES = 512_000_000  # scans of posters exceed pypdf's default limit
 _OCR_TIMEOUT_S = 300
 
 _NUMBERED = re.compile(r"^([1-9]\d?(?:\.\d{1,2})*)\.?\s+(?=\S)")  # "2.1 ", not "01. November"
-_SYMBOL_BULLET = re.compile(r"^[•●▪■◦○‣∙·\ufffd\ue000-\uf8ff]\s*(?=\S)")
+_SYMBOL_BULLET = re.compile(rf"^{BULLET_SYMBOL}\s*(?=\S)")
 _BULLET = re.compile(rf"{_SYMBOL_BULLET.pattern}|^[-–—*]\s+(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?:][\"'“”’)»]*$")
-_BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _META_TITLE_PREFIX = re.compile(r"^Microsoft (?:Word|PowerPoint|Excel) - ", re.IGNORECASE)
 _META_TITLE_SUFFIX = re.compile(r"\.(?:docx?|pptx?|xlsx?|odt|indd|pdf)$", re.IGNORECASE)
 
@@ -61,11 +59,11 @@ def load_pdf(path: Path, data: bytes, settings: IngestSettings) -> Document:
 
 def _load(path: Path, data: bytes, settings: IngestSettings) -> Document:
     reader = _open(path, data)
-    page_lines = [_page_lines(page) for page in reader.pages]
-    body_size = _body_size(page_lines)
+    lines_per_page = [page_lines(page) for page in reader.pages]
+    body_size = _body_size(lines_per_page)
     pages: list[Page] = []
     scans: list[int] = []
-    for number, (page, lines) in enumerate(zip(reader.pages, page_lines, strict=True), start=1):
+    for number, (page, lines) in enumerate(zip(reader.pages, lines_per_page, strict=True), start=1):
         if _is_scan(page, lines):
             scans.append(number)
         elif blocks := _blocks(lines, body_size):
@@ -105,101 +103,16 @@ def _title(reader: PdfReader, pages: list[Page]) -> str:
     return heading if heading is not None else blocks[0].text.split("\n")[0]
 
 
-# --- lines with layout -------------------------------------------------------------------
-
-
-@dataclass
-class _Fragment:
-    text: str
-    x: float
-    y: float
-    size: float
-    bold: bool
-
-
-@dataclass
-class _Line:
-    """One extracted line; layout fields are None/0 for OCR text."""
-
-    text: str
-    x: float | None = None
-    y: float | None = None
-    size: float = 0.0
-    bold: bool = False
-    cells: tuple[str, ...] = ()  # text split at wide horizontal gaps
-
-
-def _page_lines(page: PageObject) -> list[_Line]:
-    lines: list[list[_Fragment]] = [[]]
-
-    def visit(text: str, cm: list[float], tm: list[float], font: Any, font_size: float) -> None:
-        m = _multiply(tm, cm)
-        size = font_size * math.hypot(m[2], m[3])
-        name = str(font.get("/BaseFont", "")) if font else ""
-        for index, part in enumerate(text.split("\n")):
-            if index:
-                lines.append([])
-            if part:
-                lines[-1].append(_Fragment(part, m[4], m[5], size, bool(_BOLD_FONT.search(name))))
-
-    page.extract_text(visitor_text=visit)
-    return [_line(fragments) for fragments in lines]
-
-
-def _multiply(a: list[float], b: list[float]) -> tuple[float, ...]:
-    """The product of two PDF matrices [a b c d e f]."""
-    return (
-        a[0] * b[0] + a[1] * b[2],
-        a[0] * b[1] + a[1] * b[3],
-        a[2] * b[0] + a[3] * b[2],
-        a[2] * b[1] + a[3] * b[3],
-        a[4] * b[0] + a[5] * b[2] + b[4],
-        a[4] * b[1] + a[5] * b[3] + b[5],
-    )
-
-
-def _line(fragments: list[_Fragment]) -> _Line:
-    text = "".join(f.text for f in fragments)
-    inked = [f for f in fragments if f.text.strip()]
-    if not inked:
-        return _Line(text)
-    lettered = [f for f in inked if any(c.isalpha() for c in f.text)]
-    first = inked[0]
-    return _Line(
-        text=text,
-        x=first.x + 0.25 * first.size * (len(first.text) - len(first.text.lstrip())),
-        y=first.y,
-        size=round(max(inked, key=lambda f: len(f.text.strip())).size, 1),
-        bold=bool(lettered) and all(f.bold for f in lettered),
-        cells=_cells(fragments),
-    )
-
-
-def _cells(fragments: list[_Fragment]) -> tuple[str, ...]:
-    """The line's text split where the gap after a fragment is far wider than a space."""
-    cells: list[str] = [""]
-    last: _Fragment | None = None
-    for fragment in fragments:
-        if fragment.text.strip():
-            if last is not None:
-                estimated_end = last.x + 0.55 * last.size * len(last.text.strip())
-                if fragment.x - estimated_end > 3 * last.size:
-                    cells.append("")
-            last = fragment
-        cells[-1] += fragment.text
-    return tuple(cell.strip() for cell in cells)
-
-
-def _body_size(page_lines: list[list[_Line]]) -> float:
+def _body_size(lines_per_page: list[list[Line]]) -> float:
     """The font size of most characters of the document."""
     sizes: Counter[float] = Counter()
-    for lines in page_lines:
+    for lines in lines_per_page:
         for line in lines:
             sizes[line.size] += len(line.text.strip())
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _is_scan(page: PageObject, lines: list[_Line]) -> bool:
+def _is_scan(page: PageObject, lines: list[Line]) -> bool:
     letters = sum(c.isalpha() for line in lines for c in line.text)
     return letters < _SCAN_MAX_LETTERS and len(page.images) > 0
 
@@ -211,7 +124,7 @@ def _is_scan(page: PageObject, lines: list[_Line]) -> bool:
 class _Draft:
     kind: BlockKind
     level: int
-    first: _Line
+    first: Line
     lines: list[str] = field(default_factory=list)
 
 
@@ -222,12 +135,12 @@ class _PageLayout:
     width: int  # typical length of a full line in characters
 
 
-def _blocks(lines: list[_Line], body_size: float) -> list[Block]:
+def _blocks(lines: list[Line], body_size: float) -> list[Block]:
     rows = _table_rows(lines)
     layout = _PageLayout(body_size, _typical_pitch(lines, body_size), _typical_width(lines))
     drafts: list[_Draft] = []
     draft: _Draft | None = None
-    previous: _Line | None = None
+    previous: Line | None = None
     for index, line in enumerate(lines):
         if not line.text.strip():
             draft = previous = None
@@ -246,13 +159,13 @@ def _blocks(lines: list[_Line], body_size: float) -> list[Block]:
     ]
 
 
-def _table_rows(lines: list[_Line]) -> set[int]:
+def _table_rows(lines: list[Line]) -> set[int]:
     """Lines with column gaps next to another such line."""
     gapped = {i for i, line in enumerate(lines) if len(line.cells) > 1}
     return {i for i in gapped if i - 1 in gapped or i + 1 in gapped}
 
 
-def _typical_pitch(lines: list[_Line], body_size: float) -> float:
+def _typical_pitch(lines: list[Line], body_size: float) -> float:
     steps = [
         a.y - b.y
         for a, b in pairwise(lines)
@@ -262,12 +175,12 @@ def _typical_pitch(lines: list[_Line], body_size: float) -> float:
     return statistics.median(steps) if steps else 1.2 * body_size
 
 
-def _typical_width(lines: list[_Line]) -> int:
+def _typical_width(lines: list[Line]) -> int:
     lengths = sorted(len(line.text.strip()) for line in lines if line.text.strip())
     return lengths[int(0.8 * (len(lengths) - 1))] if lengths else 0
 
 
-def _classify(line: _Line, is_row: bool, body_size: float) -> tuple[BlockKind, int, str]:
+def _classify(line: Line, is_row: bool, body_size: float) -> tuple[BlockKind, int, str]:
     text = line.text.strip()
     if is_row:
         return BlockKind.table, 0, " | ".join(line.cells)
@@ -280,7 +193,7 @@ def _classify(line: _Line, is_row: bool, body_size: float) -> tuple[BlockKind, i
     return (BlockKind.list_item if bullet else BlockKind.paragraph), 0, content
 
 
-def _heading_level(text: str, line: _Line, body_size: float, *, bulleted: bool) -> int:
+def _heading_level(text: str, line: Line, body_size: float, *, bulleted: bool) -> int:
     """Heading level (numbering depth, else by size), or 0 for a line of body text."""
     if len(text) > 120 or text[-1] in ".,;" or not any(c.isalpha() for c in text):
         return 0
@@ -307,7 +220,7 @@ def _reads_as_title(text: str) -> bool:
 
 
 def _continues(
-    draft: _Draft, kind: BlockKind, line: _Line, previous: _Line, layout: _PageLayout
+    draft: _Draft, kind: BlockKind, line: Line, previous: Line, layout: _PageLayout
 ) -> bool:
     """Whether `line` belongs to the open block rather than starting a new one."""
     if draft.kind is BlockKind.table:
@@ -330,7 +243,7 @@ def _continues(
     return False
 
 
-def _layout_break(previous: _Line, line: _Line, layout: _PageLayout) -> bool:
+def _layout_break(previous: Line, line: Line, layout: _PageLayout) -> bool:
     """A vertical gap, a jump back up (next column) or a change of font size."""
     if previous.y is None or line.y is None:
         return False
@@ -343,13 +256,13 @@ def _layout_break(previous: _Line, line: _Line, layout: _PageLayout) -> bool:
     )
 
 
-def _ends_paragraph(line: _Line, layout: _PageLayout) -> bool:
+def _ends_paragraph(line: Line, layout: _PageLayout) -> bool:
     """A line that ends a sentence well before the right margin."""
     text = line.text.strip()
     return bool(_SENTENCE_END.search(text)) and len(text) < 0.8 * layout.width
 
 
-def _starts_numbered_paragraph(text: str, previous: _Line) -> bool:
+def _starts_numbered_paragraph(text: str, previous: Line) -> bool:
     """ "2.2.1 Dieses …", or "3. Die …" after a finished sentence (not "am\n1. November")."""
     numbered = _NUMBERED.match(text)
     if numbered is None:
@@ -357,7 +270,7 @@ def _starts_numbered_paragraph(text: str, previous: _Line) -> bool:
     return "." in numbered.group(1) or previous.text.rstrip()[-1] in ".:;!?"
 
 
-def _indented(line: _Line, item: _Line) -> bool:
+def _indented(line: Line, item: Line) -> bool:
     if line.x is None or item.x is None:
         return True
     return line.x > item.x + 0.3 * line.size
@@ -395,9 +308,9 @@ def _add_scans(
 _OCR_BULLET = re.compile(r"^[»«]\s+(?=\S)")
 
 
-def ocr_lines(text: str) -> list[_Line]:
+def ocr_lines(text: str) -> list[Line]:
     """tesseract's text as lines, its misread bullets ("» Ort: Bonn") made bullets again."""
-    return [_Line(_OCR_BULLET.sub("• ", line)) for line in text.split("\n")]
+    return [Line(_OCR_BULLET.sub("• ", line)) for line in text.split("\n")]
 
 
 def _ocr_unavailable(settings: IngestSettings) -> str | None:

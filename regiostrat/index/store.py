@@ -29,9 +29,9 @@ MAX_RESTRICTED_IDS = 20_000
 
 
 def chunking_signature(settings: Settings) -> str:
-    # bump the version when cleaning or chunking changes: documents are then re-chunked (vectors
-    # of unchanged chunk texts are reused)
-    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v2"
+    # bump the version when parsing, cleaning or chunking changes: documents are then parsed and
+    # chunked again (vectors of unchanged chunk texts are reused); v3: PDF table columns
+    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v3"
 
 
 class IndexStore:

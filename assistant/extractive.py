@@ -15,7 +15,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from assistant.quotable import ENUMERATED, is_page_furniture, leading_heading, quotable_units
+from assistant.quotable import (
+    ENUMERATED,
+    is_page_furniture,
+    leading_heading,
+    quotable_units,
+    table_header,
+)
 from assistant.record_fields import asked_field_kinds, field_kind
 from regiostrat.embedders import Embedder
 from regiostrat.index.analyzer import analyze
@@ -83,10 +89,10 @@ def candidate_sentences(
             if field_kinds and field_kind(sentence) in field_kinds:
                 continue  # judged as a field below
             terms = frozenset(analyze(sentence))
-            heading = leading_heading(sentence)
-            # a list under a heading is judged by what its heading names in its document, not
-            # by all the words of its items (a table of key figures holds most words of any
-            # question about them)
+            heading = leading_heading(sentence) or table_header(sentence)
+            # a list under a heading (or a table under its header row) is judged by what the
+            # heading names in its document, not by all the words of its items (a table of key
+            # figures holds most words of any question about them)
             named = frozenset(analyze(f"{passage.chunk.title}: {heading}")) if heading else terms
             coverage = term_coverage(question_terms, named)
             if unasked_table_row(sentence, coverage):
@@ -187,6 +193,8 @@ def cited(unit: str, n: int, as_lines: bool = False) -> str:
     ("Schwerpunktthemen") is a label, not a statement: it leads with a colon and no marker.
     `as_lines`: the items of a quoted list each on a line of its own ("- Zensus 2022; [1]"),
     which Markdown shows as a list."""
+    if table_header(unit):  # a whole table: a row per line, the header row first
+        return "\n".join(f"- {row} [{n}]" for row in unit.split("\n"))
     heading = leading_heading(unit)
     out = f"{heading}:" if heading else ""
     previous_end = len(heading)

@@ -4,8 +4,10 @@ A unit is a whole sentence or table row, a sentence joined with the one before t
 on ("… erstellt. Sie dauerte neun Monate."), or a list with what introduces it: a sentence
 ending with a colon ("Als Datengrundlagen dienen:") or a heading ("Schwerpunktthemen") followed
 by list items or table rows. A list answers "Welche …?" as a whole; its items alone name
-nothing of the question, so one by one they were never chosen. The items and rows under a
-heading stay units of their own as well (one row answers "Wie lange …?"): units may overlap.
+nothing of the question, so one by one they were never chosen. A table with a header row is a
+unit as a whole too ("Schlüsselprojekt | Start | Stand" over its projects: "Wie ist der Stand
+der Schlüsselprojekte?"); its header row alone is none. The items and rows under a heading or
+header stay units of their own as well (one row answers "Wie lange …?"): units may overlap.
 
 Titles and page furniture (running heads) are never quoted; headings only when they read as
 a sentence ("GRW – Gemeinschaftsaufgabe „Verbesserung der regionalen Wirtschaftsstruktur“" in a
@@ -62,7 +64,8 @@ def quotable_units(
     furniture or what `skip` rules out (boilerplate); a sentence that leans on the one before
     on the same line is joined to it, and dropped with it; a list is joined with the sentence
     (or, with `heading_lists`, the heading) introducing it, each item on a line of its own:
-    enumerated ones, or up to the first ending with a period; a table's rows."""
+    enumerated ones, or up to the first ending with a period; a table's rows, and (with
+    `heading_lists`) a table with its header row as a whole."""
     text = chunk.text
 
     def skipped(sentence: str) -> bool:
@@ -105,6 +108,11 @@ def quotable_units(
             and answer_like(text[units[-1][0] : end])
         ):
             units[-1] = (units[-1][0], end)
+        elif _header_row(text, start, end):
+            if heading_lists and (last := _table_end(text, spans, index)):
+                lists.append((start, spans[last][1]))  # the whole table, rows quotable too
+            joinable = False
+            continue
         elif answer_like(sentence):
             units.append((start, end))
         else:
@@ -113,6 +121,47 @@ def quotable_units(
         joinable = True
         listing = sentence.endswith(":")
     return sorted(units + lists)
+
+
+def _header_row(text: str, start: int, end: int) -> bool:
+    """Whether the sentence at start:end is a table's header row ("Schlüsselprojekt | Stand
+    2024 | Stand 2025"): the first row of a table with more rows (a table starts a chunk, so
+    also at the chunk's start; only the rest of a table too long for one chunk starts with a
+    row of values). Column names answer nothing alone."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if " | " not in text[start:end] or text[line_start:start].strip():
+        return False
+    previous_line = (
+        text[text.rfind("\n", 0, line_start - 1) + 1 : line_start - 1] if line_start else ""
+    )
+    next_end = text.find("\n", end + 1)
+    next_line = text[end + 1 : len(text) if next_end == -1 else next_end]
+    return " | " not in previous_line and " | " in next_line
+
+
+def _table_end(text: str, spans: list[Span], index: int) -> int | None:
+    """The index of the last row of the table whose header row is at `index`, when at least
+    two rows follow it on the next lines, within `MAX_LIST_CHARS`."""
+    start, end = spans[index]
+    last = None
+    for position in range(index + 1, len(spans)):
+        row_start, row_end = spans[position]
+        if (
+            text[end:row_start] != "\n"
+            or " | " not in text[row_start:row_end]
+            or row_end - start > MAX_LIST_CHARS
+        ):
+            break
+        last, end = position, row_end
+    return last if last is not None and last > index + 1 else None
+
+
+def table_header(unit: str) -> str:
+    """The header row a unit starts with when it is a whole table (`_table_end`), else ""."""
+    rows = unit.split("\n")
+    if len(rows) > 2 and all(" | " in row for row in rows):
+        return rows[0]
+    return ""
 
 
 def _normalized(line: str) -> str:

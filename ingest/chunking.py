@@ -2,9 +2,11 @@
 
 A chunk is always one contiguous span of one page's cleaned text (`Page.text`), so its offsets
 can be quoted and highlighted exactly; chunks never cross pages. Headings start new chunks and
-set the chunk's `section`; paragraphs are packed up to `chunk_size` characters; longer paragraphs
-are cut at sentence boundaries, longer sentences at whitespace, longer tables at row lines. A chunk
-cut for size repeats the last whole sentences of the previous one (up to `chunk_overlap`).
+set the chunk's `section`; a table of three or more columns is a chunk of its own (with the
+sentence introducing it, when one ends with a colon right before it); paragraphs are packed up
+to `chunk_size` characters; longer paragraphs are cut at sentence boundaries, longer sentences
+at whitespace, longer tables at row lines. A chunk cut for size repeats the last whole
+sentences of the previous one (up to `chunk_overlap`).
 """
 
 from __future__ import annotations
@@ -187,9 +189,12 @@ class _Packer:
         self.spans.append(draft)
 
 
-def _blocks(text: str, page: Page) -> list[tuple[int, int, BlockKind, int]]:
+_Block = tuple[int, int, BlockKind, int]  # start, end, kind, level
+
+
+def _blocks(text: str, page: Page) -> list[_Block]:
     """The page's non-empty blocks as (start, end, kind, level), offsets into `text`."""
-    blocks = []
+    blocks: list[_Block] = []
     offset = 0
     for block in page.blocks:
         start, end = strip_span(block.text, 0, len(block.text))
@@ -199,19 +204,52 @@ def _blocks(text: str, page: Page) -> list[tuple[int, int, BlockKind, int]]:
     return blocks
 
 
+def _data_table(text: str, block: _Block) -> bool:
+    """A table of three or more columns ("Schlüsselprojekt | Start | Stand"); two columns are
+    mostly a record's fields ("Ort | Heide"), which belong with what the record is about."""
+    start, end, kind, _ = block
+    first_row = text[start:end].split("\n", 1)[0]
+    return kind is BlockKind.table and first_row.count(" | ") >= 2
+
+
+def _introduces_table(text: str, blocks: list[_Block], index: int) -> bool:
+    """A block ending with a colon right before a data table ("… folgendes Stufenmodell
+    vereinbart:")."""
+    return (
+        blocks[index][2] is not BlockKind.heading
+        and index + 1 < len(blocks)
+        and _data_table(text, blocks[index + 1])
+        and text[blocks[index][1] - 1] == ":"
+    )
+
+
+def _starts_chunk(text: str, blocks: list[_Block], index: int) -> bool:
+    """Whether the block at `index` starts a chunk: a heading, a data table (or the block that
+    introduces it)."""
+    if _data_table(text, blocks[index]):
+        return index == 0 or not _introduces_table(text, blocks, index - 1)
+    return blocks[index][2] is BlockKind.heading or _introduces_table(text, blocks, index)
+
+
 def chunk_document(doc: Document, doc_id: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Cuts `doc` into chunks of about `chunk_size` characters; see the module docstring."""
     texts = [page.text for page in doc.pages]
     packer = _Packer(chunk_size, chunk_overlap)
     sections = _SectionTracker(doc.title)
     for index, (page, text) in enumerate(zip(doc.pages, texts, strict=True)):
-        for start, end, kind, level in _blocks(text, page):
+        blocks = _blocks(text, page)
+        for position, (start, end, kind, level) in enumerate(blocks):
+            # a heading or a data table starts a chunk: a table is found by what its header
+            # row names, not diluted by the prose before it ("Schlüsselprojekt | Start |
+            # Stand"); a sentence introducing it ("… Stufenmodell vereinbart:") with it
+            if _starts_chunk(text, blocks, position) and not packer.holds_only_headings():
+                packer.close(text)
             if kind is BlockKind.heading:
-                if not packer.holds_only_headings():
-                    packer.close(text)
                 sections.enter(text[start:end], level)
             for unit in _block_units(text, start, end, kind, chunk_size):
                 packer.add(index, text, unit, sections.section)
+            if _data_table(text, blocks[position]):
+                packer.close(text)  # and what follows it starts another
         packer.close(text)
     chunks = []
     for ordinal, span in enumerate(packer.spans):

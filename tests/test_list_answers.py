@@ -103,11 +103,31 @@ def test_a_table_under_a_heading_ends_with_its_last_row() -> None:
     units = _units(WORKSHOPS, section="3. Beteiligung › 3.1 Themenwerkstätten")
     assert units[0].startswith("3.1 Themenwerkstätten\n\nThemenwerkstatt | Ort")
     assert units[0].endswith("Husum | 44")
-    assert units[1:3] == [
-        "Themenwerkstatt | Ort | Teilnehmende",
-        "Energie und Wasserstoff | Brunsbüttel | 52",
-    ]
+    table = WORKSHOPS.split("\n\n")[1]
+    assert units[1:4] == [table, *table.split("\n")[1:]]  # as a whole, and row by row
     assert units[-1].startswith("Insgesamt nahmen 96 Personen teil")
+
+
+def test_a_tables_header_row_is_no_answer_of_its_own() -> None:
+    # "Welche Projekte hat die Westküste seit 2024 neu aufgenommen?" was answered with the
+    # column names "Schlüsselprojekt | Stand 2024 | Stand 2025"
+    text = (
+        "Zwei Projekte entfallen, drei kommen neu hinzu.\n\n"
+        "Schlüsselprojekt | Stand 2024 | Stand 2025\n"
+        "Wohnraumagentur Westküste | – | neu, Start Juli 2026\n"
+        "Azubiwohnen Heide | – | neu, 48 Plätze"
+    )
+    table = text.split("\n\n")[1]
+    assert _units(text) == [
+        "Zwei Projekte entfallen, drei kommen neu hinzu.",
+        table,  # the whole table, led by its header row
+        "Wohnraumagentur Westküste | – | neu, Start Juli 2026",
+        "Azubiwohnen Heide | – | neu, 48 Plätze",
+    ]
+    # comparisons quote row by row
+    assert table not in _units(text, heading_lists=False)
+    # a chunk that is the table (tables start chunks): the same
+    assert _units(table) == _units(text)[1:]
 
 
 def test_a_subheading_ends_the_list_of_the_heading_above() -> None:
@@ -207,3 +227,33 @@ def test_a_list_under_a_heading_is_no_appendix_to_another_answer(westkueste: Ass
     answer = westkueste.ask("Wie viele Personen nahmen an den Themenwerkstätten teil?")
     assert "Insgesamt nahmen 145 Personen teil" in answer.text
     assert "Brunsbüttel" not in answer.text, answer.text
+
+
+WESTPFALZ = """# Zwischenbericht Westpfalz
+
+## Schlüsselprojekte
+
+Vier Verbandsgemeinden bereiten eine gemeinsame Vergabestelle für Ausschreibungen vor.
+
+| Schlüsselprojekt | Start | Stand August 2025 |
+|---|---|---|
+| Leerstandsbörse und Ortskernlotsen | 01.07.2025 | 137 Objekte, 11 vermittelt |
+| Wärmeplanung im Konvoi | Oktober 2025 | Kostenschlüssel beschlossen |
+| Interkommunale Vergabestelle | 01.01.2026 | Zweckvereinbarung im Entwurf |
+
+Als viertes Vorhaben wird ein gemeinsames Förderprogramm für Altbauten geprüft.
+"""
+
+
+def test_the_answer_quotes_a_table_led_by_its_header_row(
+    open_assistant: Callable[[Path], Assistant], tmp_path: Path
+) -> None:
+    # no heading leads the table (its section starts with prose): its header row names it
+    answer = _assistant_on(WESTPFALZ, open_assistant, tmp_path).ask(
+        "Wie ist der Stand der Schlüsselprojekte?"
+    )
+    assert not answer.abstained
+    assert answer.text.startswith("- Schlüsselprojekt | Start | Stand August 2025 [1]\n")
+    for project in ("Leerstandsbörse", "Wärmeplanung im Konvoi", "Interkommunale Vergabestelle"):
+        assert f"\n- {project}" in answer.text, answer.text
+        assert project in answer.citations[0].highlight

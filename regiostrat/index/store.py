@@ -30,8 +30,9 @@ MAX_RESTRICTED_IDS = 20_000
 
 def chunking_signature(settings: Settings) -> str:
     # bump the version when parsing, cleaning or chunking changes: documents are then parsed and
-    # chunked again (vectors of unchanged chunk texts are reused); v3: PDF table columns
-    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v3"
+    # chunked again (vectors of unchanged chunk texts are reused); v3: PDF table columns; v4: a
+    # table is a chunk of its own
+    return f"size={settings.ingest.chunk_size};overlap={settings.ingest.chunk_overlap};v4"
 
 
 class IndexStore:

@@ -187,6 +187,21 @@ def test_table_kept_whole_when_it_fits() -> None:
     assert len(tables) == 1 and rows in tables[0].text
 
 
+def test_a_data_table_is_a_chunk_of_its_own_with_its_introduction() -> None:
+    # found by what its header row names, not diluted by the prose around it
+    rows = "Schlüsselprojekt | Start | Stand\nBauhofverbund | Juni 2025 | unterzeichnet"
+    intro = "Die Schlüsselprojekte stehen so:"
+    doc = document([para(sentence(1)), para(intro), table(rows), para(sentence(2))])
+    assert [c.text for c in chunk(doc)] == [sentence(1), f"{intro}\n\n{rows}", sentence(2)]
+
+
+def test_a_table_of_two_columns_stays_with_its_context() -> None:
+    # a record's fields ("Ort | Heide") belong with what the record is about
+    fields = "Datum | 14. Mai 2025\nOrt | Heide, Kreishaus"
+    doc = document([para(sentence(1)), table(fields), para(sentence(2))])
+    assert [c.text for c in chunk(doc)] == [f"{sentence(1)}\n\n{fields}\n\n{sentence(2)}"]
+
+
 def test_large_table_split_at_row_lines() -> None:
     rows = [f"| Gemeinde {i} | {i * 10} Einwohner | Bauhof ja |" for i in range(40)]
     doc = document([table("\n".join(rows))])

@@ -244,7 +244,8 @@ def _contention_rows(results: list[dict[str, Any]]) -> list[list[str]]:
         if len(walls) > 1 and len(walls) == len(embeds):
             # the rounds alternate, so round i of both runs met the same machine load; the
             # medians above may come from rounds under different load (shared machine)
-            shares = [(wall - alone) / wall for wall, alone in zip(walls, embeds, strict=True)]
+            pairs = list(zip(walls, embeds, strict=True))
+            shares = [(wall - alone) / wall for wall, alone in pairs]
             share = statistics.median(shares)
             rows.append(
                 [
@@ -253,7 +254,7 @@ def _contention_rows(results: list[dict[str, Any]]) -> list[list[str]]:
                     f"of {len(shares)} rounds; rounds "
                     + ", ".join(f"{100 * x:.1f}" for x in shares)
                     + " %",
-                    f"{statistics.median(w - a for w, a in zip(walls, embeds, strict=True)):.1f}",
+                    f"{statistics.median(wall - alone for wall, alone in pairs):.1f}",
                     f"{statistics.median(embeds):.1f}",
                     f"{100 * share:.1f} %",
                     "yes" if share < TARGET_SHARE else "no",

@@ -212,23 +212,25 @@ def _data_table(text: str, block: _Block) -> bool:
     return kind is BlockKind.table and first_row.count(" | ") >= 2
 
 
-def _introduces_table(text: str, blocks: list[_Block], index: int) -> bool:
-    """A block ending with a colon right before a data table ("… folgendes Stufenmodell
-    vereinbart:")."""
-    return (
-        blocks[index][2] is not BlockKind.heading
-        and index + 1 < len(blocks)
-        and _data_table(text, blocks[index + 1])
-        and text[blocks[index][1] - 1] == ":"
-    )
-
-
-def _starts_chunk(text: str, blocks: list[_Block], index: int) -> bool:
-    """Whether the block at `index` starts a chunk: a heading, a data table (or the block that
-    introduces it)."""
-    if _data_table(text, blocks[index]):
-        return index == 0 or not _introduces_table(text, blocks, index - 1)
-    return blocks[index][2] is BlockKind.heading or _introduces_table(text, blocks, index)
+def _chunk_starts(text: str, blocks: list[_Block]) -> tuple[list[bool], list[bool]]:
+    """Per block, whether it starts a chunk (a heading, a data table, or the block ending with a
+    colon right before one: "… folgendes Stufenmodell vereinbart:", which the table then
+    joins), and whether it is a data table (which ends its chunk)."""
+    tables = [_data_table(text, block) for block in blocks]
+    intros = [
+        kind is not BlockKind.heading
+        and index + 1 < len(tables)
+        and tables[index + 1]
+        and text[end - 1] == ":"
+        for index, (_, end, kind, _) in enumerate(blocks)
+    ]
+    starts = [
+        (index == 0 or not intros[index - 1]) if table else kind is BlockKind.heading or intro
+        for index, ((_, _, kind, _), table, intro) in enumerate(
+            zip(blocks, tables, intros, strict=True)
+        )
+    ]
+    return starts, tables
 
 
 def chunk_document(doc: Document, doc_id: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
@@ -238,17 +240,17 @@ def chunk_document(doc: Document, doc_id: str, chunk_size: int, chunk_overlap: i
     sections = _SectionTracker(doc.title)
     for index, (page, text) in enumerate(zip(doc.pages, texts, strict=True)):
         blocks = _blocks(text, page)
+        # a data table is a chunk of its own: found by what its header row names, not diluted
+        # by the prose before it ("Schlüsselprojekt | Start | Stand")
+        starts, tables = _chunk_starts(text, blocks)
         for position, (start, end, kind, level) in enumerate(blocks):
-            # a heading or a data table starts a chunk: a table is found by what its header
-            # row names, not diluted by the prose before it ("Schlüsselprojekt | Start |
-            # Stand"); a sentence introducing it ("… Stufenmodell vereinbart:") with it
-            if _starts_chunk(text, blocks, position) and not packer.holds_only_headings():
+            if starts[position] and not packer.holds_only_headings():
                 packer.close(text)
             if kind is BlockKind.heading:
                 sections.enter(text[start:end], level)
             for unit in _block_units(text, start, end, kind, chunk_size):
                 packer.add(index, text, unit, sections.section)
-            if _data_table(text, blocks[position]):
+            if tables[position]:
                 packer.close(text)  # and what follows it starts another
         packer.close(text)
     chunks = []

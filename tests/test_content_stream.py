@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shared_path
+from conftest import REPO, shared_path
 from pypdf import PdfReader, apply_configuration
 from pypdf.generic import ContentStream
 
 import ingest.loaders.pdf  # noqa: F401  (installs the parser, as ingestion does)
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "documents"
+CORPUS = REPO / "corpus" / "documents"
 
 
 def fast_parser() -> Any:

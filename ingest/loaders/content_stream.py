@@ -64,12 +64,12 @@ class _Unhandled(Exception):
     """Something the fast paths do not follow: pypdf parses the whole stream."""
 
 
-def install() -> _Parser | None:
-    """Route content-stream parsing through `parse`; returns pypdf's parser (None when pypdf
-    has no such method, or `parse` is installed already)."""
+def install() -> None:
+    """Route content-stream parsing through `parse` (nothing when pypdf has no such method, or
+    `parse` is installed already); pypdf's own parser stays reachable as `__wrapped__`."""
     original = getattr(ContentStream, "_parse_content_stream", None)
     if original is None or getattr(original, "_regiostrat_fast", False):
-        return None
+        return
 
     def fast(self: ContentStream, stream: Any) -> None:
         parse(self, stream, original)
@@ -77,7 +77,6 @@ def install() -> _Parser | None:
     fast._regiostrat_fast = True  # type: ignore[attr-defined]
     fast.__wrapped__ = original  # type: ignore[attr-defined]
     ContentStream._parse_content_stream = fast  # type: ignore[method-assign]
-    return original
 
 
 def parse(content: ContentStream, stream: Any, original: _Parser) -> None:

@@ -50,8 +50,7 @@ class Line:
     y: float | None = None
     size: float = 0.0
     bold: bool = False
-    cells: tuple[str, ...] = ()  # text split into table cells (`_split_cells`)
-    fragments: tuple[Fragment, ...] = ()
+    cells: tuple[str, ...] = ()  # text split into table cells (`_with_cells`)
 
 
 def page_lines(page: PageObject) -> list[Line]:
@@ -68,7 +67,7 @@ def page_lines(page: PageObject) -> list[Line]:
                 lines[-1].append(Fragment(part, m[4], m[5], size, bool(_BOLD_FONT.search(name))))
 
     page.extract_text(visitor_text=visit)
-    return _split_cells([_line(fragments) for fragments in lines])
+    return _with_cells(lines)
 
 
 def _multiply(a: list[float], b: list[float]) -> tuple[float, ...]:
@@ -96,23 +95,23 @@ def _line(fragments: list[Fragment]) -> Line:
         y=first.y,
         size=round(max(inked, key=lambda f: len(f.text.strip())).size, 1),
         bold=bool(lettered) and all(f.bold for f in lettered),
-        fragments=tuple(fragments),
     )
 
 
-def _split_cells(lines: list[Line]) -> list[Line]:
-    """Each line's text split into table cells: where the gap after a fragment is far wider
-    than a space, or where a fragment starts a column (`_starts_column`). The pypdf visitor
-    gives no widths, and the estimated end of a long cell misses narrow columns."""
-    starts = [[f.x for f in line.fragments if f.text.strip()] for line in lines]
+def _with_cells(fragments_per_line: list[list[Fragment]]) -> list[Line]:
+    """The lines, each with its text split into table cells: where the gap after a fragment is
+    far wider than a space, or where a fragment starts a column (`_starts_column`). The pypdf
+    visitor gives no widths, and the estimated end of a long cell misses narrow columns."""
+    lines = [_line(fragments) for fragments in fragments_per_line]
+    starts = [{round(f.x) for f in fragments if f.text.strip()} for fragments in fragments_per_line]
     inked = [i for i, line in enumerate(lines) if line.text.strip()]
     for position, index in enumerate(inked):
         near = (
             inked[max(0, position - _COLUMN_WINDOW) : position]
             + inked[position + 1 : position + 1 + _COLUMN_WINDOW]
         )
-        columns = _recurring({round(x) for x in starts[i]} for i in near)
-        lines[index].cells = _cells(lines[index].fragments, columns)
+        columns = _recurring(starts[i] for i in near)
+        lines[index].cells = _cells(fragments_per_line[index], columns)
     return lines
 
 
